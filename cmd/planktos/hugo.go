@@ -1,0 +1,85 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/planktos/planktos/hugoext"
+	"github.com/planktos/planktos/packager"
+	"github.com/spf13/cobra"
+)
+
+func newHugoCmd() *cobra.Command {
+	var o hugoext.SiteOptions
+	var hugoConfig string
+	var f commonFlags
+	cmd := &cobra.Command{
+		Use:   "hugo [flags]",
+		Short: "Package a Hugo site after `hugo` has built it",
+		Long: `Package the output of a Hugo build. planktos reads the site's configuration the way Hugo does
+(hugo.toml|yaml|json or config.*, config/_default and config/<environment>, HUGO_* variables, and the
+same --source, --destination, --baseURL and --environment flags) to find publishDir and baseURL, and
+packages every site root (one per language on multihost sites).
+planktos settings come from flags, then PLANKTOS_* variables, then planktos.toml in the site folder.`,
+		Example: `  hugo --cleanDestinationDir && planktos hugo
+  planktos hugo --source mysite --baseURL https://user.github.io/project/
+  HUGO_ENVIRONMENT=staging planktos hugo --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			con := f.console()
+			if hugoConfig != "" {
+				o.ConfigFiles = strings.Split(hugoConfig, ",")
+			}
+			o.Environ = os.Environ()
+			site, err := hugoext.LoadSite(o)
+			if err != nil {
+				return fail(con, usageError{err})
+			}
+			cfg, err := f.load(cmd.Flags(), site.Source, con)
+			if err != nil {
+				return fail(con, usageError{err})
+			}
+			con.Header("Running planktos %s on Hugo site %s (environment %s)", version(),
+				relToWD(site.Source), site.Environment)
+			for _, w := range site.Warnings() {
+				con.Warn(w)
+			}
+			var done []packaged
+			for _, r := range site.Roots {
+				res, err := packRoot(cmd.Context(), con, r.Dir, r.BaseURL, cfg)
+				if errors.Is(err, packager.ErrNoSite) {
+					err = fmt.Errorf("%s is missing or empty: run `hugo` first, then planktos hugo", relToWD(r.Dir))
+				}
+				if err != nil {
+					return fail(con, err)
+				}
+				done = append(done, packaged{Dir: r.Dir, BaseURL: r.BaseURL, Lang: r.Lang, res: res})
+			}
+			report(con, done)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&o.Source, "source", "s", "", "the Hugo site's folder (default: current folder)")
+	fl.StringVarP(&o.Destination, "destination", "d", "", "the folder Hugo published to (default: publishDir)")
+	fl.StringVarP(&o.BaseURL, "baseURL", "b", "", "the URL the site is served at (default: baseURL)")
+	fl.StringVarP(&o.Environment, "environment", "e", "", "Hugo environment (default: HUGO_ENVIRONMENT or production)")
+	fl.StringVar(&hugoConfig, "hugo-config", "", "Hugo config files, comma-separated (like hugo --config)")
+	f.register(fl)
+	return cmd
+}
+
+// relToWD shortens an absolute path for messages.
+func relToWD(p string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	if r, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return p
+}

@@ -1,0 +1,258 @@
+// Package config reads planktos's settings: command-line flags, then PLANKTOS_* environment variables,
+// then planktos.toml, then defaults — the first that sets a key wins.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// FileName is the configuration file planktos looks for in the site's source directory.
+const FileName = "planktos.toml"
+
+// Config is planktos's complete configuration. The zero value is not valid; use Load or Default.
+type Config struct {
+	Enabled     bool       // false emits the kill switch: a runtime that removes planktos from visitors
+	Trackers    [][]string // announce tiers (BEP 12); browsers can only use ws:// and wss://
+	Webseeds    []string   // extra URLs serving the package's planktos/ folder, e.g. a CDN
+	Include     []string   // globs of published files to package (default: all)
+	Exclude     []string   // globs of published files to leave out
+	Inject      string     // auto | always | never
+	PieceLength int64      // torrent piece length in bytes; 0 picks one from the package size
+
+	Prefetch      string      // all | visited | none: what a visitor's browser keeps for offline use
+	PrefetchLimit int64       // bytes prefetched at most; 0 means no limit
+	P2P           string      // on | download-only | off
+	ICEServers    []ICEServer // STUN/TURN servers for WebRTC; none by default
+}
+
+// ICEServer is one WebRTC ICE server, as the browser's RTCIceServer.
+type ICEServer struct {
+	URLs       []string `json:"urls" mapstructure:"urls"`
+	Username   string   `json:"username,omitempty" mapstructure:"username"`
+	Credential string   `json:"credential,omitempty" mapstructure:"credential"`
+}
+
+// keys lists every setting with its default; a key missing here is unknown.
+var keys = map[string]any{
+	"enabled":        true,
+	"trackers":       []string{},
+	"webseeds":       []string{},
+	"include":        []string{},
+	"exclude":        []string{},
+	"inject":         "auto",
+	"piece_length":   "auto",
+	"prefetch":       "all",
+	"prefetch_limit": "50MiB",
+	"p2p":            "on",
+	"ice_servers":    []any{},
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	c, err := decode(newViper())
+	if err != nil {
+		panic(err) // the defaults above are valid
+	}
+	return c
+}
+
+func newViper() *viper.Viper {
+	v := viper.New()
+	for k, d := range keys {
+		v.SetDefault(k, d)
+	}
+	return v
+}
+
+// Options says where Load looks.
+type Options struct {
+	// File is an explicit configuration file; it must exist. Empty means FileName in Dir, if present.
+	File string
+	// Dir is the directory searched for FileName (the Hugo site source, or the current directory).
+	Dir string
+	// Flags are the command's flags; a flag named like a key ("piece-length" for piece_length) overrides it
+	// when the user set it.
+	Flags *pflag.FlagSet
+	// Environ is the environment, as os.Environ; nil reads no environment.
+	Environ []string
+}
+
+// Load reads the configuration. It returns the file it read (empty if none) and warnings for the user.
+func Load(opts Options) (c Config, file string, warnings []string, err error) {
+	v := newViper()
+	file, err = readFile(v, opts)
+	if err != nil {
+		return c, file, nil, err
+	}
+	warnings = bindEnv(v, opts.Environ)
+	bindFlags(v, opts.Flags)
+	c, err = decode(v)
+	if err != nil {
+		err = fmt.Errorf("%s%w", origin(err, file, opts), err)
+	}
+	return c, file, warnings, err
+}
+
+// origin names where the bad value of a decode error came from, as a message prefix: the flag, the
+// environment variable or the file ("" for a default).
+func origin(err error, file string, opts Options) string {
+	var ke *keyError
+	if !errors.As(err, &ke) {
+		return ""
+	}
+	if opts.Flags != nil {
+		if f := opts.Flags.Lookup(strings.ReplaceAll(ke.key, "_", "-")); f != nil && f.Changed {
+			return "--" + f.Name + ": "
+		}
+	}
+	name := "PLANKTOS_" + strings.ToUpper(ke.key)
+	for _, kv := range opts.Environ {
+		if k, _, _ := strings.Cut(kv, "="); k == name {
+			return name + ": "
+		}
+	}
+	if file != "" {
+		return file + ": "
+	}
+	return ""
+}
+
+func readFile(v *viper.Viper, opts Options) (string, error) {
+	file := opts.File
+	if file == "" {
+		file = filepath.Join(opts.Dir, FileName)
+		if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+			return "", nil
+		}
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return file, fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	fv := viper.New()
+	fv.SetConfigType("toml")
+	if err := fv.ReadConfig(f); err != nil {
+		return file, fmt.Errorf("%s is not valid TOML: %w (see planktos.toml.example)", file, tomlError(err))
+	}
+	for _, k := range fv.AllKeys() {
+		if _, ok := keys[k]; !ok {
+			return file, fmt.Errorf("%s: unknown setting %q%s", file, k, suggest(k))
+		}
+	}
+	return file, v.MergeConfigMap(fv.AllSettings())
+}
+
+// tomlError drops viper's generic wrapper and adds the line and column the TOML parser reported: its
+// error message alone does not say where (go-toml's DecodeError keeps the position apart).
+func tomlError(err error) error {
+	var pe interface{ Position() (row, column int) }
+	if errors.As(err, &pe) {
+		row, col := pe.Position()
+		return fmt.Errorf("line %d, column %d: %w", row, col, pe.(error))
+	}
+	if u := errors.Unwrap(err); u != nil {
+		return u
+	}
+	return err
+}
+
+// bindEnv makes PLANKTOS_<KEY> set <key>, and warns about PLANKTOS_ variables that set nothing.
+func bindEnv(v *viper.Viper, environ []string) []string {
+	var warnings []string
+	for _, kv := range environ {
+		name, val, _ := strings.Cut(kv, "=")
+		key, ok := strings.CutPrefix(name, "PLANKTOS_")
+		if !ok {
+			continue
+		}
+		key = strings.ToLower(key)
+		if _, known := keys[key]; !known {
+			hint := " (valid: PLANKTOS_<setting> for a setting of planktos.toml.example)"
+			if best := closest(key); best != "" {
+				hint = fmt.Sprintf(" (did you mean PLANKTOS_%s?)", strings.ToUpper(best))
+			}
+			warnings = append(warnings, fmt.Sprintf("environment variable %s is not a planktos setting; it is "+
+				"ignored%s", name, hint))
+			continue
+		}
+		v.Set(key, val) // flags, bound below, still win
+	}
+	return warnings
+}
+
+// bindFlags sets every key whose flag the user gave ("piece-length" sets piece_length).
+func bindFlags(v *viper.Viper, flags *pflag.FlagSet) {
+	if flags == nil {
+		return
+	}
+	flags.Visit(func(f *pflag.Flag) {
+		key := strings.ReplaceAll(f.Name, "-", "_")
+		if _, ok := keys[key]; !ok {
+			return
+		}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			v.Set(key, sv.GetSlice())
+		} else {
+			v.Set(key, f.Value.String())
+		}
+	})
+}
+
+// suggest returns ` (did you mean "x"?)` for the known key closest to k, or the list of valid settings
+// when none is close.
+func suggest(k string) string {
+	if best := closest(k); best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return fmt.Sprintf(" (valid settings: %s)", strings.Join(keyNames(), ", "))
+}
+
+// closest returns the known key closest to k's last part (k may be nested, like "runtime.p2p"), or "".
+func closest(k string) string {
+	leaf := k[strings.LastIndex(k, ".")+1:]
+	best, bestD := "", 4
+	for _, name := range keyNames() {
+		if d := levenshtein(leaf, name); d < bestD {
+			best, bestD = name, d
+		}
+	}
+	return best
+}
+
+func keyNames() []string {
+	names := make([]string, 0, len(keys))
+	for name := range keys {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

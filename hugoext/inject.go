@@ -1,0 +1,241 @@
+package hugoext
+
+import (
+	"bytes"
+	"strings"
+
+	"golang.org/x/net/html"
+)
+
+// InjectMode says when the install tag is inserted into a page.
+// The zero value "" and any unknown value behave like InjectAuto; validate
+// user input before it gets here.
+type InjectMode string
+
+const (
+	InjectAuto   InjectMode = "auto"   // insert into full HTML documents that lack the tag; leave fragments alone
+	InjectAlways InjectMode = "always" // like auto, and also into fragments (prepend the tag)
+	InjectNever  InjectMode = "never"  // never modify pages
+)
+
+// installPath is the path, relative to the site base, that install.js is published at.
+const installPath = "planktos/install.js"
+
+// InstallTag returns the script tag for a site whose URL path prefix is base ("/" or "/project/"):
+// `<script src="/project/planktos/install.js" defer></script>`.
+//
+// base is taken as an already URL-escaped path; a missing leading or trailing
+// slash is added ("project" → "/project/", "" → "/"). '?' and '#' are
+// percent-escaped (they would end the path) and HTML special characters are
+// HTML-escaped, so that Inject always recognises the tag it inserted.
+func InstallTag(base string) string {
+	if !strings.HasPrefix(base, "/") {
+		base = "/" + base
+	}
+	if !strings.HasSuffix(base, "/") {
+		base += "/"
+	}
+	base = strings.NewReplacer("?", "%3F", "#", "%23").Replace(base)
+	return `<script src="` + html.EscapeString(base+installPath) + `" defer></script>`
+}
+
+// InjectResult says what Inject found and did.
+type InjectResult struct {
+	Found      int  // install tags already present (script elements whose src path ends in "planktos/install.js", any quoting/case, absolute or relative URL, query string allowed)
+	Injected   bool // the tag was inserted
+	Fragment   bool // the input has no <html>, <head> or <body> tag (nor a doctype)
+	LiveReload bool // the page references livereload.js (output of `hugo server`)
+}
+
+// Inject returns page with the install tag inserted where mode requires it. The returned slice is page itself
+// (no copy) when nothing was inserted.
+//
+// The page is read with the x/net/html tokenizer, never parsed and
+// re-rendered: the output is the input with InstallTag(base) spliced in at
+// one token boundary, every other byte unchanged (minified markup, comments,
+// CRLF, BOM, invalid HTML). Tokens inside comments and raw-text or RCDATA
+// elements (script, style, title, textarea, noscript, iframe, xmp, noembed,
+// noframes, plaintext) are text to the tokenizer, and everything inside
+// <template> is ignored here, as browsers keep it inert.
+//
+// The tag goes, in order of preference:
+//  1. right before the first </head> end tag;
+//  2. right before the first start tag of <body> or of an element that cannot
+//     be in head (anything but html, head, title, meta, link, style, script,
+//     base, noscript and template) — minifiers may drop </head>;
+//  3. right after the first <head> start tag, else the first <html> start tag;
+//  4. at the start: after a UTF-8 BOM and after a doctype that precedes every
+//     tag, so that neither the encoding nor standards mode changes.
+//
+// A page is a document, not a fragment, when it has an html, head or body
+// start or end tag, or a doctype. Fragments get the tag (rule 4) only in
+// InjectAlways. Nothing is inserted when Found ≥ 1, so Inject is idempotent.
+// Found, Fragment and LiveReload are reported in every mode, InjectNever too.
+//
+// A script counts as the install tag when its src, with surrounding
+// whitespace, query and fragment removed, is "planktos/install.js" or ends in
+// "/planktos/install.js" (so "/x/myplanktos/install.js" does not count). The
+// tag and attribute names are case-insensitive, the path is not: URL paths are
+// case-sensitive on most servers, and a false "found" would leave a page
+// without a working install tag, while a duplicate is harmless.
+func Inject(page []byte, base string, mode InjectMode) ([]byte, InjectResult) {
+	s := scan(page)
+	res := s.InjectResult
+	if mode == InjectNever || res.Found > 0 || (res.Fragment && mode != InjectAlways) {
+		return page, res
+	}
+	at := s.prepend
+	switch {
+	case res.Fragment: // rule 4
+	case s.headEnd >= 0:
+		at = s.headEnd
+	case s.bodyStart >= 0:
+		at = s.bodyStart
+	case s.afterHead >= 0:
+		at = s.afterHead
+	case s.afterHTML >= 0:
+		at = s.afterHTML
+	}
+	tag := InstallTag(base)
+	out := make([]byte, 0, len(page)+len(tag))
+	out = append(append(append(out, page[:at]...), tag...), page[at:]...)
+	res.Injected = true
+	return out, res
+}
+
+// scanResult holds candidate insertion offsets into the page; -1 means none.
+type scanResult struct {
+	InjectResult
+	headEnd, bodyStart, afterHead, afterHTML, prepend int
+}
+
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// scan tokenizes the whole page once. Offsets are the running sum of
+// len(z.Raw()), which covers every byte up to the current token; an
+// unterminated tag at EOF yields no token and can only lie past every offset.
+func scan(page []byte) scanResult {
+	s := scanResult{headEnd: -1, bodyStart: -1, afterHead: -1, afterHTML: -1}
+	if bytes.HasPrefix(page, utf8BOM) {
+		s.prepend = len(utf8BOM)
+	}
+	doc, sawTag, template := false, false, 0
+	var buf [8]byte
+	z := html.NewTokenizer(bytes.NewReader(page))
+	for off := 0; ; {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			break
+		}
+		raw := z.Raw()
+		start := off
+		off += len(raw)
+		switch tt {
+		case html.DoctypeToken:
+			doc = true
+			if !sawTag {
+				s.prepend = off
+			}
+		case html.StartTagToken, html.SelfClosingTagToken: // <template/> and <script/> open elements in HTML
+			sawTag = true
+			name := tagName(raw, &buf)
+			if string(name) == "template" {
+				template++
+			}
+			if template > 0 {
+				continue
+			}
+			switch string(name) {
+			case "html":
+				doc = true
+				if s.afterHTML < 0 {
+					s.afterHTML = off
+				}
+			case "head":
+				doc = true
+				if s.afterHead < 0 {
+					s.afterHead = off
+				}
+			case "script":
+				s.script(z)
+			case "title", "meta", "link", "style", "base", "noscript":
+			default: // body, or an element that cannot be in head
+				if string(name) == "body" {
+					doc = true
+				}
+				if s.bodyStart < 0 {
+					s.bodyStart = start
+				}
+			}
+		case html.EndTagToken:
+			sawTag = true
+			name := tagName(raw, &buf)
+			switch string(name) {
+			case "template":
+				if template > 0 {
+					template--
+				}
+			case "head":
+				if template == 0 && s.headEnd < 0 {
+					s.headEnd = start
+				}
+				fallthrough
+			case "html", "body":
+				doc = doc || template == 0
+			}
+		}
+	}
+	s.Fragment = !doc
+	return s
+}
+
+// tagName returns the lower-cased name of a tag token, read from its raw bytes
+// the way the tokenizer delimits it, without the allocation of z.TagName.
+// Names longer than buf, none of which matter here, come back as "?".
+func tagName(raw []byte, buf *[8]byte) []byte {
+	n := 0
+	for _, c := range bytes.TrimPrefix(raw[1:], []byte("/")) {
+		switch {
+		case c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '/' || c == '>':
+			return buf[:n]
+		case n == len(buf):
+			buf[0] = '?'
+			return buf[:1]
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		buf[n] = c
+		n++
+	}
+	return buf[:n]
+}
+
+// script inspects the attributes of a script start tag.
+func (s *scanResult) script(z *html.Tokenizer) {
+	for more := true; more; {
+		var key, val []byte
+		key, val, more = z.TagAttr()
+		if string(key) != "src" {
+			continue
+		}
+		// Browsers use the first of duplicate attributes.
+		p := srcPath(val)
+		switch {
+		case p == installPath || strings.HasSuffix(p, "/"+installPath):
+			s.Found++
+		case p == "livereload.js" || strings.HasSuffix(p, "/livereload.js"):
+			s.LiveReload = true
+		}
+		return
+	}
+}
+
+// srcPath returns the URL in an (unescaped) src value without the
+// surrounding ASCII whitespace browsers strip, the query and the fragment.
+func srcPath(v []byte) string {
+	p := strings.Trim(string(v), "\t\n\f\r ")
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p = p[:i]
+	}
+	return p
+}

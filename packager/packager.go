@@ -1,0 +1,347 @@
+// Package packager turns a static site's published folder into a planktos package: it walks the folder,
+// hashes every file into a content-addressed store, builds BitTorrent torrents whose webseed is the site
+// itself, writes the browser runtime, and switches to the new package by writing the manifest last.
+//
+// A run that fails or is interrupted leaves the previous package complete: store files and torrents are
+// named by their hash and only added before the switch, the manifest is replaced atomically, and
+// what the new package no longer references is pruned only after it.
+package packager
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/planktos/planktos/config"
+	"github.com/planktos/planktos/hugoext"
+	"github.com/planktos/planktos/runtime"
+	"github.com/spf13/afero"
+)
+
+// Generator names this program in manifests and torrents; the CLI sets the version.
+var Generator = "planktos dev"
+
+// Options says what to package.
+type Options struct {
+	Root    string        // the publish folder, a path in the Fs
+	BaseURL string        // absolute URL the folder is served at, e.g. https://example.org/project/
+	Config  config.Config // the zero value is not valid; start from config.Default()
+	Events  Events        // nil reports nothing
+	Workers int           // parallel workers; 0 means GOMAXPROCS
+}
+
+// Result describes a finished run.
+type Result struct {
+	Manifest *Manifest
+	Files    int   // published files packaged
+	Bytes    int64 // their total size
+	Pages    int   // HTML pages
+	Injected int   // pages that got the install tag in this run
+	Untagged int   // pages that still do not load install.js (inject = never, or too large)
+	Added    int   // store files written by this run
+	Pruned   int   // store files and torrents removed because nothing references them anymore
+	Elapsed  time.Duration
+}
+
+// Pack packages opts.Root. It is safe to run again on its own output: planktos's files are never packaged,
+// and a run over unchanged input changes no file.
+func Pack(ctx context.Context, fsys afero.Fs, opts Options) (*Result, error) {
+	start := time.Now()
+	ev := events(opts.Events)
+	base, err := checkBaseURL(opts.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if pl := opts.Config.PieceLength; pl != 0 && (pl < config.MinPieceLength || pl > config.MaxPieceLength || pl&(pl-1) != 0) {
+		return nil, fmt.Errorf("piece length %d is not a power of two between 16KiB and 16MiB; use 0 for auto", pl)
+	}
+	n := opts.Workers
+	if n <= 0 {
+		n = goruntime.GOMAXPROCS(0)
+	}
+	out := filepath.Join(opts.Root, OutDir)
+	storeDir := filepath.Join(out, "files")
+
+	ev.Step("Walking publish directory")
+	sources, err := walkRoot(fsys, opts)
+	if err != nil {
+		return nil, err
+	}
+	var total int64
+	for _, s := range sources {
+		total += s.size
+	}
+	ev.Detail("Found %d files, %s", len(sources), Bytes(total))
+	if err := prepare(fsys, out, storeDir); err != nil {
+		return nil, err
+	}
+
+	ev.Step("Hashing and storing files")
+	st := &storer{fsys: fsys, dir: storeDir, base: base, inject: hugoext.InjectMode(opts.Config.Inject)}
+	stop := ev.track(&st.done, total)
+	items, err := st.run(ctx, sources, n)
+	stop()
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Files: len(items), Added: int(st.added.Load())}
+	summarizePages(items, res, ev)
+	ev.Detail("Stored %d new files in planktos/files/ (%d already there)", res.Added, countBlobs(items)-res.Added)
+
+	ev.Step("Building torrents")
+	m, torrents, err := build(ctx, fsys, storeDir, items, opts, base, n, ev)
+	if err != nil {
+		return nil, err
+	}
+
+	ev.Step("Writing package")
+	if err := commit(fsys, opts.Root, m, torrents, opts.Config.Enabled); err != nil {
+		return nil, err
+	}
+	res.Pruned, err = prune(fsys, out, m)
+	if err != nil {
+		ev.Warn(fmt.Sprintf("the package is complete, but cleaning up old files failed: %v", err))
+	}
+	res.Manifest, res.Bytes, res.Elapsed = m, sumSizes(items), time.Since(start)
+	return res, nil
+}
+
+// checkBaseURL returns the URL path of an absolute http(s) base URL.
+func checkBaseURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return "", fmt.Errorf("base URL %q is not an absolute http(s) URL; give the address the site is served "+
+			"at, like https://example.org/ (torrents need it for their webseed)", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("base URL %q must not have a query or fragment", raw)
+	}
+	p := u.EscapedPath()
+	if !strings.HasSuffix(p, "/") {
+		p += "/"
+	}
+	return p, nil
+}
+
+func walkRoot(fsys afero.Fs, opts Options) ([]source, error) {
+	fi, err := fsys.Stat(opts.Root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s does not exist: %w", opts.Root, ErrNoSite)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", opts.Root, explain(err))
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("%s is not a directory", opts.Root)
+	}
+	sources, err := walk(fsys, opts.Root, opts.Config.Include, opts.Config.Exclude)
+	if err != nil {
+		return nil, err
+	}
+	if len(sources) == 0 {
+		return nil, fmt.Errorf("%s has no files to package: %w", opts.Root, ErrNoSite)
+	}
+	return sources, nil
+}
+
+// ErrNoSite reports a publish folder with nothing in it.
+var ErrNoSite = errors.New("nothing to package; build the site first (run `hugo`)")
+
+// prepare makes the output folders and removes temporary files an interrupted run left behind.
+func prepare(fsys afero.Fs, out, storeDir string) error {
+	for _, d := range []string{out, storeDir, filepath.Join(out, "torrents")} {
+		if err := fsys.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", d, explain(err))
+		}
+		names, _ := afero.ReadDir(fsys, d)
+		for _, fi := range names {
+			if isTemp(fi.Name()) {
+				fsys.Remove(filepath.Join(d, fi.Name()))
+			}
+		}
+	}
+	return nil
+}
+
+func summarizePages(items []item, res *Result, ev *reporter) {
+	var live []string
+	for _, it := range items {
+		if !it.html {
+			continue
+		}
+		res.Pages++
+		if it.page.Injected {
+			res.Injected++
+		} else if it.page.Found == 0 {
+			res.Untagged++
+		}
+		if it.page.LiveReload {
+			live = append(live, it.rel)
+		}
+	}
+	ev.Detail("%d pages: %d already load install.js, %d got the install tag", res.Pages,
+		res.Pages-res.Injected-res.Untagged, res.Injected)
+	if res.Untagged > 0 {
+		ev.Warn(fmt.Sprintf("%d pages do not load planktos/install.js; add {{ partial \"planktos.html\" . }} "+
+			"to your theme's <head> or set inject = \"auto\"", res.Untagged))
+	}
+	if len(live) > 0 {
+		ev.Warn(fmt.Sprintf("%d pages reference livereload.js (e.g. %s): this looks like `hugo server` output; "+
+			"build with `hugo` before packaging", len(live), live[0]))
+	}
+}
+
+// build makes the torrent(s) and the manifest for the stored items.
+func build(ctx context.Context, fsys afero.Fs, storeDir string, items []item, opts Options, base string, n int,
+	ev *reporter) (*Manifest, map[string][]byte, error) {
+	c := opts.Config
+	m := &Manifest{Version: ManifestVersion, Generator: Generator, Base: base, Files: map[string]Entry{},
+		Trackers: nonNil(c.WebTrackers()), Webseeds: append([]string{strings.TrimSuffix(opts.BaseURL, "/") +
+			"/" + OutDir + "/"}, c.Webseeds...),
+		Runtime: Runtime{Prefetch: c.Prefetch, PrefetchLimit: c.PrefetchLimit, P2P: c.P2P,
+			ICEServers: nonNil(c.ICEServers)}}
+	var blobs []blob
+	seen := map[string]bool{}
+	for _, it := range items {
+		idx := -1
+		if it.size > 0 {
+			idx = 0
+			if !seen[it.sha256] {
+				seen[it.sha256] = true
+				blobs = append(blobs, blob{it.sha256, it.size})
+			}
+		}
+		m.Files[it.rel] = Entry{SHA256: it.sha256, Size: it.size, Type: it.typ, Torrent: idx}
+	}
+	torrents := map[string][]byte{}
+	m.Torrents = []TorrentRef{}
+	if len(blobs) > 0 {
+		spec := torrentSpec{pieceLength: c.PieceLength, trackers: c.Trackers, webseeds: m.Webseeds}
+		total := sumBlobs(blobs)
+		if spec.pieceLength == 0 {
+			spec.pieceLength = autoPieceLength(total)
+		}
+		var done atomic.Int64
+		stop := ev.track(&done, total)
+		mi, err := buildTorrent(ctx, fsys, storeDir, blobs, spec, n, &done)
+		stop()
+		if err != nil {
+			return nil, nil, err
+		}
+		var buf bytes.Buffer
+		if err := mi.Write(&buf); err != nil {
+			return nil, nil, fmt.Errorf("encode torrent: %w", err)
+		}
+		ih := mi.HashInfoBytes().HexString()
+		torrents[ih] = buf.Bytes()
+		m.Torrents = append(m.Torrents, TorrentRef{InfoHash: ih, URL: OutDir + "/torrents/" + ih + ".torrent",
+			PieceLength: spec.pieceLength, Length: total})
+		ev.Detail("1 torrent: %d files in %d pieces of %d KiB, infohash %s", len(blobs),
+			(total+spec.pieceLength-1)/spec.pieceLength, spec.pieceLength>>10, ih)
+	}
+	return m, torrents, m.seal()
+}
+
+// commit writes the torrents, the runtime and, last, the manifest that switches to the new package.
+func commit(fsys afero.Fs, root string, m *Manifest, torrents map[string][]byte, enabled bool) error {
+	out := filepath.Join(root, OutDir)
+	for _, t := range m.Torrents {
+		if err := writeAtomic(fsys, filepath.Join(out, "torrents", t.InfoHash+".torrent"), torrents[t.InfoHash], 0o644); err != nil {
+			return fmt.Errorf("write torrent: %w", explain(err))
+		}
+	}
+	if len(m.Torrents) > 0 {
+		if err := writeAtomic(fsys, filepath.Join(out, "root.torrent"), torrents[m.Torrents[0].InfoHash], 0o644); err != nil {
+			return fmt.Errorf("write torrent: %w", explain(err))
+		}
+	}
+	files, err := runtime.Files(enabled)
+	if err != nil {
+		return err
+	}
+	for name, b := range files {
+		if err := writeAtomic(fsys, filepath.Join(root, filepath.FromSlash(name)), b, 0o644); err != nil {
+			return fmt.Errorf("write runtime: %w", explain(err))
+		}
+	}
+	if !enabled { // the kill switch: no page agent to load
+		fsys.Remove(filepath.Join(out, "peer.js"))
+	}
+	b, err := json.MarshalIndent(m, "", " ")
+	if err != nil {
+		return fmt.Errorf("encode manifest: %w", err)
+	}
+	if err := writeAtomic(fsys, filepath.Join(out, "manifest.json"), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write manifest: %w", explain(err))
+	}
+	return nil
+}
+
+// prune removes store files and torrents the manifest does not reference.
+func prune(fsys afero.Fs, out string, m *Manifest) (int, error) {
+	keep := map[string]bool{}
+	for _, e := range m.Files {
+		keep["files/"+e.SHA256] = true
+	}
+	for _, t := range m.Torrents {
+		keep["torrents/"+t.InfoHash+".torrent"] = true
+	}
+	removed := 0
+	var errs []error
+	for _, dir := range []string{"files", "torrents"} {
+		names, err := afero.ReadDir(fsys, filepath.Join(out, dir))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, fi := range names {
+			if keep[dir+"/"+fi.Name()] || isTemp(fi.Name()) {
+				continue
+			}
+			if err := fsys.Remove(filepath.Join(out, dir, fi.Name())); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			removed++
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+func countBlobs(items []item) int {
+	seen := map[string]bool{}
+	for _, it := range items {
+		seen[it.sha256] = true
+	}
+	return len(seen)
+}
+
+func sumSizes(items []item) (n int64) {
+	for _, it := range items {
+		n += it.size
+	}
+	return n
+}
+
+func sumBlobs(blobs []blob) (n int64) {
+	for _, b := range blobs {
+		n += b.size
+	}
+	return n
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

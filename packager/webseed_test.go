@@ -1,0 +1,143 @@
+package packager_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/anacrolix/torrent"
+	"github.com/anacrolix/torrent/metainfo"
+	"github.com/planktos/planktos/config"
+	"github.com/planktos/planktos/internal/testsite"
+	"github.com/planktos/planktos/packager"
+	"github.com/planktos/planktos/serve"
+	"github.com/spf13/afero"
+)
+
+// TestWebseedDownload packages the real testsite, serves it, and has anacrolix download the whole torrent
+// through the webseed alone (no peers, trackers, DHT). The bytes must equal the store.
+func TestWebseedDownload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the testsite with Hugo")
+	}
+	for _, base := range []string{"/", "/project/"} {
+		t.Run(strings.Trim(base, "/")+"root", func(t *testing.T) {
+			dir := t.TempDir()
+			var logBuf syncBuffer
+			h := &serve.Handler{Dir: dir, Base: base, Log: log.New(&logBuf, "", 0)}
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			baseURL := srv.URL + base
+			if err := testsite.Build(dir, "--baseURL", baseURL); err != nil {
+				t.Fatal(err)
+			}
+			res, err := packager.Pack(context.Background(), afero.NewOsFs(),
+				packager.Options{Root: dir, BaseURL: baseURL, Config: config.Default()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mi, err := metainfo.LoadFromFile(filepath.Join(dir, res.Manifest.Torrents[0].URL))
+			if err != nil {
+				t.Fatal(err)
+			}
+			logBuf.Reset()
+			got := download(t, mi)
+			for sha, b := range got {
+				want, err := os.ReadFile(filepath.Join(dir, "planktos/files", sha))
+				if err != nil || !bytes.Equal(b, want) {
+					t.Errorf("downloaded %s differs from the store (%v)", sha, err)
+				}
+			}
+			if len(got) != len(uniqueHashes(res.Manifest)) {
+				t.Errorf("downloaded %d files, the torrent has %d", len(got), len(uniqueHashes(res.Manifest)))
+			}
+			// Only store files were requested, and all were sent: the webseed alone delivered the torrent.
+			for _, l := range strings.Split(strings.TrimSpace(logBuf.String()), "\n") {
+				f := strings.Fields(l)
+				if len(f) < 3 || f[0] != "GET" || !strings.HasPrefix(f[1], base+"planktos/files/") ||
+					(f[2] != "200" && f[2] != "206") {
+					t.Errorf("unexpected request: %s", l)
+				}
+			}
+		})
+	}
+}
+
+// download fetches a torrent with an anacrolix client that may only use its webseeds.
+func download(t *testing.T, mi *metainfo.MetaInfo) map[string][]byte {
+	t.Helper()
+	cfg := torrent.NewDefaultClientConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.NoDHT, cfg.DisableTrackers, cfg.DisablePEX, cfg.DisableWebtorrent = true, true, true, true
+	cfg.DisableTCP, cfg.DisableUTP, cfg.DisableIPv6, cfg.NoDefaultPortForwarding = true, true, true, true
+	cfg.ListenPort = 0
+	c, err := torrent.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	tor, err := c.AddTorrent(mi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-tor.GotInfo()
+	tor.DownloadAll()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for tor.BytesCompleted() < tor.Length() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("webseed download stalled at %d of %d bytes", tor.BytesCompleted(), tor.Length())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	c.Close() // flush the storage
+	out := map[string][]byte{}
+	for _, f := range tor.Files() {
+		name := filepath.Join(cfg.DataDir, filepath.FromSlash(f.Path()))
+		b, err := os.ReadFile(name)
+		if errors.Is(err, os.ErrNotExist) { // anacrolix renames a complete file lazily
+			b, err = os.ReadFile(name + ".part")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[filepath.Base(f.Path())] = b
+	}
+	return out
+}
+
+func uniqueHashes(m *packager.Manifest) map[string]bool {
+	out := map[string]bool{}
+	for _, e := range m.Files {
+		if e.Torrent >= 0 {
+			out[e.SHA256] = true
+		}
+	}
+	return out
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Reset()         { s.mu.Lock(); defer s.mu.Unlock(); s.b.Reset() }
+
+var _ http.Handler = (*serve.Handler)(nil)

@@ -1,0 +1,161 @@
+// Package serve is planktos's preview and origin server for a packaged site: Range requests on every file,
+// immutable caching for the content-addressed store, revalidation for pages, the manifest and the service
+// worker, the site's 404 page, and a log of the bytes sent per request.
+package serve
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log"
+	"net/http"
+	"os"
+	"path"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Handler serves a packaged site from a folder.
+type Handler struct {
+	// Dir is the site root on disk (the folder holding planktos.sw.js).
+	Dir string
+	// Base is the URL path the site is served under, e.g. "/" or "/project/"; empty means "/".
+	Base string
+	// Log, if set, receives one line per request: method, path, status, bytes sent, Range, duration.
+	Log *log.Logger
+	// Sent counts the body bytes sent.
+	Sent atomic.Int64
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
+	h.serve(cw, r)
+	h.Sent.Add(cw.n)
+	if h.Log != nil {
+		h.Log.Printf("%s %s %d %d range=%q %s", r.Method, r.URL.Path, cw.status, cw.n, r.Header.Get("Range"),
+			time.Since(start).Round(time.Microsecond))
+	}
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	base := h.Base
+	if base == "" {
+		base = "/"
+	}
+	rel, ok := strings.CutPrefix(r.URL.Path, base)
+	if !ok {
+		if r.URL.Path+"/" == base {
+			http.Redirect(w, r, base, http.StatusMovedPermanently)
+			return
+		}
+		h.notFound(w, r)
+		return
+	}
+	name, fi, err := h.resolve(rel)
+	if errors.Is(err, errDirNoSlash) {
+		http.Redirect(w, r, r.URL.Path+"/", http.StatusMovedPermanently)
+		return
+	}
+	if err != nil {
+		h.notFound(w, r)
+		return
+	}
+	h.file(w, r, name, fi, http.StatusOK)
+}
+
+var errDirNoSlash = errors.New("directory without trailing slash")
+
+// resolve maps a URL path below the base to a file: folders to their index.html.
+func (h *Handler) resolve(rel string) (string, fs.FileInfo, error) {
+	clean := path.Clean("/" + rel)
+	if strings.Contains(clean, "\x00") {
+		return "", nil, fs.ErrNotExist
+	}
+	name := h.Dir + clean
+	fi, err := os.Stat(name)
+	if err != nil {
+		return "", nil, err
+	}
+	if fi.IsDir() {
+		if rel != "" && !strings.HasSuffix(rel, "/") {
+			return "", nil, errDirNoSlash
+		}
+		name = path.Join(name, "index.html")
+		if fi, err = os.Stat(name); err != nil {
+			return "", nil, err
+		}
+	}
+	if !fi.Mode().IsRegular() {
+		return "", nil, fs.ErrNotExist
+	}
+	return name, fi, nil
+}
+
+// file sends a file with Range support and planktos's cache policy.
+func (h *Handler) file(w http.ResponseWriter, r *http.Request, name string, fi fs.FileInfo, status int) {
+	f, err := os.Open(name)
+	if err != nil {
+		http.Error(w, "cannot read file", http.StatusInternalServerError)
+		return
+	}
+	defer f.Close()
+	w.Header().Set("Cache-Control", cacheControl(strings.TrimPrefix(name, h.Dir)))
+	if strings.HasSuffix(name, ".sw.js") {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	}
+	if status != http.StatusOK { // the 404 page: no ranges, no conditional requests
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(status)
+		if r.Method != http.MethodHead {
+			io.Copy(w, f)
+		}
+		return
+	}
+	http.ServeContent(w, r, name, fi.ModTime(), f)
+}
+
+// cacheControl: store files never change; everything else is revalidated so updates arrive at once.
+func cacheControl(p string) string {
+	if strings.HasPrefix(p, "/planktos/files/") || strings.HasPrefix(p, "/planktos/torrents/") {
+		return "public, max-age=31536000, immutable"
+	}
+	return "no-cache"
+}
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	name := path.Join(h.Dir, "404.html")
+	if fi, err := os.Stat(name); err == nil {
+		h.file(w, r, name, fi, http.StatusNotFound)
+		return
+	}
+	http.NotFound(w, r)
+}
+
+// countingWriter records the status and the body bytes written.
+type countingWriter struct {
+	http.ResponseWriter
+	status int
+	n      int64
+}
+
+func (c *countingWriter) WriteHeader(status int) {
+	c.status = status
+	c.ResponseWriter.WriteHeader(status)
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// String describes the handler for logs.
+func (h *Handler) String() string { return fmt.Sprintf("%s at %s", h.Dir, h.Base) }
