@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/planktos/planktos/packager"
+	"github.com/planktos/planktos/serve"
+	"github.com/spf13/cobra"
+)
+
+func newServeCmd() *cobra.Command {
+	var addr, base string
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "serve [flags] [DIR]",
+		Short: "Serve a packaged site locally (Range requests, planktos cache headers)",
+		Long: `Serve a packaged site folder (default: public) for previewing it. The URL path prefix comes from the
+package's manifest (its baseURL's path) unless --base is given. Every request is logged with the bytes sent.`,
+		Example: `  planktos serve public
+  planktos serve --addr 127.0.0.1:1313 testsite/public`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := "public"
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			dir, err := filepath.Abs(dir)
+			if err != nil {
+				return err
+			}
+			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+				err := fmt.Errorf("%s is not a folder; build and package the site first (hugo && planktos hugo)", dir)
+				fmt.Fprintln(os.Stderr, "error:", err)
+				return usageError{err}
+			}
+			if base == "" {
+				base = manifestBase(dir)
+			}
+			h := &serve.Handler{Dir: dir, Base: base}
+			if !quiet {
+				h.Log = log.New(os.Stderr, "", log.Ltime)
+			}
+			return listen(cmd.Context(), addr, h)
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
+	cmd.Flags().StringVar(&base, "base", "", "URL path prefix (default: the manifest's base, else /)")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not log requests")
+	return cmd
+}
+
+// manifestBase returns the base path of the package in dir, or "/".
+func manifestBase(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, packager.OutDir, "manifest.json"))
+	if err != nil {
+		return "/"
+	}
+	m, err := packager.ParseManifest(b)
+	if err != nil || m.Base == "" {
+		return "/"
+	}
+	return m.Base
+}
+
+// listen serves h until ctx ends, then shuts down gracefully.
+func listen(ctx context.Context, addr string, h *serve.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		err = fmt.Errorf("listen on %s: %w (pick another port with --addr)", addr, err)
+		fmt.Fprintln(os.Stderr, "error:", err)
+		return usageError{err}
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(os.Stderr, "Serving %s at http://%s%s (Ctrl+C to stop)\n", h.Dir, ln.Addr(), h.Base)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "Stopped; sent %s\n", packager.Bytes(h.Sent.Load()))
+	return nil
+}
