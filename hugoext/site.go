@@ -29,8 +29,8 @@ import (
 // SiteOptions are the Hugo flags planktos understands; empty fields take Hugo's defaults.
 type SiteOptions struct {
 	Source      string   // --source: the site folder (default ".")
-	Destination string   // --destination: overrides publishDir
-	BaseURL     string   // --baseURL
+	Destination string   // --destination: overrides publishDir (HUGO_PUBLISHDIR still wins, as in Hugo)
+	BaseURL     string   // --baseURL (HUGO_BASEURL still wins, as in Hugo)
 	Environment string   // --environment (default: HUGO_ENVIRONMENT, HUGO_ENV, else "production")
 	ConfigFiles []string // --config: explicit config files, in merge order
 	Environ     []string // os.Environ(), for HUGO_* overrides

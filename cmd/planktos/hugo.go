@@ -64,8 +64,8 @@ planktos settings come from flags, then PLANKTOS_* variables, then planktos.toml
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&o.Source, "source", "s", "", "the Hugo site's folder (default: current folder)")
-	fl.StringVarP(&o.Destination, "destination", "d", "", "the folder Hugo published to (default: publishDir)")
-	fl.StringVarP(&o.BaseURL, "baseURL", "b", "", "the URL the site is served at (default: baseURL)")
+	fl.StringVarP(&o.Destination, "destination", "d", "", "the folder Hugo published to (default: publishDir; HUGO_PUBLISHDIR wins, as in Hugo)")
+	fl.StringVarP(&o.BaseURL, "baseURL", "b", "", "the URL the site is served at (default: baseURL; HUGO_BASEURL wins, as in Hugo)")
 	fl.StringVarP(&o.Environment, "environment", "e", "", "Hugo environment (default: HUGO_ENVIRONMENT or production)")
 	fl.StringVar(&hugoConfig, "hugo-config", "", "Hugo config files, comma-separated (like hugo --config)")
 	f.register(fl)

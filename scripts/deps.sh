@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what planktos's demo and tests need beyond Go, if it is missing:
+#   ffmpeg (the testsite's video), chromium (browser tests), mktorrent (benchmarks) from Debian,
+#   the runtime's npm packages, and the pinned Hugo (compiled once through the Go module proxy).
+# Usage: scripts/deps.sh [demo|test]   (demo needs only ffmpeg and Hugo)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-test}
+
+need=()
+command -v ffmpeg >/dev/null || need+=(ffmpeg)
+if [ "$what" = test ]; then
+  command -v chromium >/dev/null || need+=(chromium)
+  command -v mktorrent >/dev/null || need+=(mktorrent)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "planktos: please install ${need[*]} (sudo apt-get install -y ${need[*]})" >&2
+    exit 1
+  fi
+  echo "==> apt-get install ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if [ "$what" = test ]; then
+  echo "==> npm ci (runtime)"
+  (cd runtime && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+fi
+
+echo "==> Go modules and the pinned Hugo (the first build of Hugo takes a few minutes)"
+go mod download
+CGO_ENABLED=0 GOWORK=off GOFLAGS= go tool -modfile=tools/hugo.mod hugo version
