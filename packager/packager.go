@@ -191,12 +191,12 @@ func summarizePages(items []item, res *Result, ev *reporter) {
 	ev.Detail("%d pages: %d already load install.js, %d got the install tag", res.Pages,
 		res.Pages-res.Injected-res.Untagged, res.Injected)
 	if res.Untagged > 0 {
-		ev.Warn(fmt.Sprintf("%d pages do not load planktos/install.js; add {{ partial \"planktos.html\" . }} "+
-			"to your theme's <head> or set inject = \"auto\"", res.Untagged))
+		ev.Warn(fmt.Sprintf("%s not load planktos/install.js; add {{ partial \"planktos.html\" . }} "+
+			"to your theme's <head> or set inject = \"auto\"", plural(res.Untagged, "page does", "pages do")))
 	}
 	if len(live) > 0 {
-		ev.Warn(fmt.Sprintf("%d pages reference livereload.js (e.g. %s): this looks like `hugo server` output; "+
-			"build with `hugo` before packaging", len(live), live[0]))
+		ev.Warn(fmt.Sprintf("%s livereload.js (e.g. %s): this looks like `hugo server` output; "+
+			"build with `hugo` before packaging", plural(len(live), "page references", "pages reference"), live[0]))
 	}
 }
 
@@ -315,6 +315,13 @@ func prune(fsys afero.Fs, out string, m *Manifest) (int, error) {
 		}
 	}
 	return removed, errors.Join(errs...)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func countBlobs(items []item) int {

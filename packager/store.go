@@ -78,7 +78,7 @@ func (s *storer) one(src source) (item, error) {
 	if err != nil {
 		return it, err
 	}
-	if it.html && s.inject != hugoext.InjectNever {
+	if it.html { // scanned in every mode: the result also tells which pages lack the tag
 		var injected []byte
 		injected, it.page = hugoext.Inject(b, s.base, s.inject)
 		if it.page.Injected {
