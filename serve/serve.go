@@ -4,6 +4,8 @@
 package serve
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +27,11 @@ type Handler struct {
 	Base string
 	// Log, if set, receives one line per request: method, path, status, bytes sent, Range, duration.
 	Log *log.Logger
+	// Tracker, if set, answers WebSocket tracker connections at /announce on the same port.
+	Tracker http.Handler
+	// LocalTracker makes the served manifest list only this server's /announce as tracker, so that
+	// previewed pages find each other through Tracker without editing the package on disk.
+	LocalTracker bool
 	// Sent counts the body bytes sent.
 	Sent atomic.Int64
 }
@@ -41,6 +48,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
+	if h.Tracker != nil && r.URL.Path == "/announce" {
+		h.Tracker.ServeHTTP(w, r)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -119,7 +130,33 @@ func (h *Handler) file(w http.ResponseWriter, r *http.Request, name string, fi f
 		}
 		return
 	}
+	if h.LocalTracker && strings.HasSuffix(name, "/planktos/manifest.json") {
+		if b, err := withTracker(f, localAnnounce(r)); err == nil {
+			http.ServeContent(w, r, name, fi.ModTime(), bytes.NewReader(b))
+			return
+		}
+		f.Seek(0, io.SeekStart) // not a manifest we understand: serve it as it is
+	}
 	http.ServeContent(w, r, name, fi.ModTime(), f)
+}
+
+// withTracker returns the manifest read from r with its trackers replaced by announce.
+func withTracker(r io.Reader, announce string) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.NewDecoder(io.LimitReader(r, 64<<20)).Decode(&m); err != nil {
+		return nil, err
+	}
+	m["trackers"], _ = json.Marshal([]string{announce})
+	return json.MarshalIndent(m, "", " ")
+}
+
+// localAnnounce is the tracker URL of this server as the request reached it.
+func localAnnounce(r *http.Request) string {
+	scheme := "ws"
+	if r.TLS != nil {
+		scheme = "wss"
+	}
+	return scheme + "://" + r.Host + "/announce"
 }
 
 // cacheControl: store files never change; everything else is revalidated so updates arrive at once.

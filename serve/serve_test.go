@@ -2,6 +2,7 @@ package serve_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"log"
 	"net/http"
@@ -106,5 +107,38 @@ func TestServeRedirectsAndLog(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 405 {
 		t.Errorf("POST: %d", resp.StatusCode)
+	}
+}
+
+func TestServeLocalTracker(t *testing.T) {
+	dir := site(t)
+	manifest := `{"version":1,"revision":"r1","trackers":["wss://tracker.example.org/announce"],"files":{}}`
+	os.WriteFile(filepath.Join(dir, "planktos/manifest.json"), []byte(manifest), 0o644)
+	tracker := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "tracker") })
+	h := &serve.Handler{Dir: dir, Base: "/project/", Tracker: tracker, LocalTracker: true}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/project/planktos/manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Revision string
+		Trackers []string
+	}
+	json.NewDecoder(resp.Body).Decode(&m)
+	resp.Body.Close()
+	want := "ws://" + strings.TrimPrefix(srv.URL, "http://") + "/announce"
+	if len(m.Trackers) != 1 || m.Trackers[0] != want || m.Revision != "r1" {
+		t.Errorf("served manifest %+v, want trackers [%s] and the same revision", m, want)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "planktos/manifest.json")); string(b) != manifest {
+		t.Error("the manifest on disk changed")
+	}
+	resp, _ = http.Get(srv.URL + "/announce")
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "tracker" {
+		t.Errorf("/announce reached %q, not the tracker", body)
 	}
 }
