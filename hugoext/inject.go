@@ -70,7 +70,9 @@ type InjectResult struct {
 // A page is a document, not a fragment, when it has an html, head or body
 // start or end tag, or a doctype. Fragments get the tag (rule 4) only in
 // InjectAlways. Nothing is inserted when Found ≥ 1, so Inject is idempotent.
-// Found, Fragment and LiveReload are reported in every mode, InjectNever too.
+// Found, Fragment and LiveReload are reported in every mode, InjectNever too. Once the head has been read
+// and holds an install tag, the rest of the page is not scanned (unless it mentions livereload.js), so
+// Found counts the tags up to the end of the head.
 //
 // A script counts as the install tag when its src, with surrounding
 // whitespace, query and fragment removed, is "planktos/install.js" or ends in
@@ -120,6 +122,7 @@ func scan(page []byte) scanResult {
 		s.prepend = len(utf8BOM)
 	}
 	doc, sawTag, template := false, false, 0
+	mayLive := bytes.Contains(page, []byte("livereload.js"))
 	var buf [8]byte
 	z := html.NewTokenizer(bytes.NewReader(page))
 	for off := 0; ; {
@@ -183,6 +186,9 @@ func scan(page []byte) scanResult {
 			case "html", "body":
 				doc = doc || template == 0
 			}
+		}
+		if s.Found > 0 && template == 0 && (s.headEnd >= 0 || s.bodyStart >= 0) && !mayLive {
+			break // the head is read and has the tag: the rest cannot change what Inject does
 		}
 	}
 	s.Fragment = !doc

@@ -37,6 +37,9 @@ type Options struct {
 	Config  config.Config // the zero value is not valid; start from config.Default()
 	Events  Events        // nil reports nothing
 	Workers int           // parallel workers; 0 means GOMAXPROCS
+	// CacheDir is a folder in the Fs for the hash cache, which spares later runs from reading files that
+	// did not change (same path, size and modification time). Empty disables the cache.
+	CacheDir string
 }
 
 // Result describes a finished run.
@@ -85,8 +88,11 @@ func Pack(ctx context.Context, fsys afero.Fs, opts Options) (*Result, error) {
 		return nil, err
 	}
 
+	prev := previousManifest(fsys, out)
+	cache := loadCache(fsys, opts.CacheDir, opts.Root)
+
 	ev.Step("Hashing and storing files")
-	st := &storer{fsys: fsys, dir: storeDir, base: base, inject: hugoext.InjectMode(opts.Config.Inject)}
+	st := &storer{fsys: fsys, dir: storeDir, base: base, inject: hugoext.InjectMode(opts.Config.Inject), cache: cache}
 	stop := ev.track(&st.done, total)
 	items, err := st.run(ctx, sources, n)
 	stop()
@@ -98,7 +104,7 @@ func Pack(ctx context.Context, fsys afero.Fs, opts Options) (*Result, error) {
 	ev.Detail("Stored %d new files in planktos/files/ (%d already there)", res.Added, countBlobs(items)-res.Added)
 
 	ev.Step("Building torrents")
-	m, torrents, err := build(ctx, fsys, storeDir, items, opts, base, n, ev)
+	m, torrents, err := build(ctx, fsys, items, opts, base, prev, n, ev)
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +116,9 @@ func Pack(ctx context.Context, fsys afero.Fs, opts Options) (*Result, error) {
 	res.Pruned, err = prune(fsys, out, m)
 	if err != nil {
 		ev.Warn(fmt.Sprintf("the package is complete, but cleaning up old files failed: %v", err))
+	}
+	if err := cache.save(items); err != nil {
+		ev.Warn(fmt.Sprintf("the package is complete, but saving the hash cache failed: %v", err))
 	}
 	res.Manifest, res.Bytes, res.Elapsed = m, sumSizes(items), time.Since(start)
 	return res, nil
@@ -162,14 +171,34 @@ func prepare(fsys afero.Fs, out, storeDir string) error {
 		if err := fsys.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("create %s: %w", d, explain(err))
 		}
-		names, _ := afero.ReadDir(fsys, d)
-		for _, fi := range names {
-			if isTemp(fi.Name()) {
-				fsys.Remove(filepath.Join(d, fi.Name()))
+		for _, name := range readNames(fsys, d) {
+			if isTemp(name) {
+				fsys.Remove(filepath.Join(d, name))
 			}
 		}
 	}
 	return nil
+}
+
+// previousManifest returns the package's current manifest, or nil.
+func previousManifest(fsys afero.Fs, out string) *Manifest {
+	b, err := afero.ReadFile(fsys, filepath.Join(out, "manifest.json"))
+	if err != nil {
+		return nil
+	}
+	m, _ := ParseManifest(b)
+	return m
+}
+
+// readNames lists a folder's entries without a stat each (the store can hold many thousands).
+func readNames(fsys afero.Fs, dir string) []string {
+	f, err := fsys.Open(dir)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	names, _ := f.Readdirnames(-1)
+	return names
 }
 
 func summarizePages(items []item, res *Result, ev *reporter) {
@@ -201,8 +230,9 @@ func summarizePages(items []item, res *Result, ev *reporter) {
 }
 
 // build makes the torrent(s) and the manifest for the stored items.
-func build(ctx context.Context, fsys afero.Fs, storeDir string, items []item, opts Options, base string, n int,
+func build(ctx context.Context, fsys afero.Fs, items []item, opts Options, base string, prev *Manifest, n int,
 	ev *reporter) (*Manifest, map[string][]byte, error) {
+	out := filepath.Join(opts.Root, OutDir)
 	c := opts.Config
 	m := &Manifest{Version: ManifestVersion, Generator: Generator, Base: base, Files: map[string]Entry{},
 		Trackers: nonNil(c.WebTrackers()), Webseeds: append([]string{strings.TrimSuffix(opts.BaseURL, "/") +
@@ -230,9 +260,10 @@ func build(ctx context.Context, fsys afero.Fs, storeDir string, items []item, op
 		if spec.pieceLength == 0 {
 			spec.pieceLength = autoPieceLength(total)
 		}
+		spec.reuse = reusablePieces(fsys, out, prev, blobs, spec.pieceLength)
 		var done atomic.Int64
 		stop := ev.track(&done, total)
-		mi, err := buildTorrent(ctx, fsys, storeDir, blobs, spec, n, &done)
+		mi, err := buildTorrent(ctx, fsys, filepath.Join(out, "files"), blobs, spec, n, &done)
 		stop()
 		if err != nil {
 			return nil, nil, err

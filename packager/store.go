@@ -36,6 +36,7 @@ type storer struct {
 	dir    string // the store folder
 	base   string // URL path prefix, for the install tag
 	inject hugoext.InjectMode
+	cache  *hashCache
 	done   atomic.Int64 // bytes processed, for progress
 	added  atomic.Int64 // store files written
 }
@@ -70,6 +71,10 @@ func (s *storer) run(ctx context.Context, sources []source, n int) ([]item, erro
 // one hashes a file and stores it. HTML pages get the install tag first, in the published copy too, so
 // that the bytes at a page's URL and in the store are the same.
 func (s *storer) one(src source) (item, error) {
+	if it, ok := s.cache.lookup(src); ok && s.has(it.sha256, it.size) {
+		s.done.Add(src.size)
+		return it, nil
+	}
 	it := item{source: src, html: isHTML(src.rel)}
 	if src.size > smallCap && !(it.html && src.size <= htmlCap) {
 		return s.stream(it)
@@ -87,6 +92,9 @@ func (s *storer) one(src source) (item, error) {
 			}
 			b = injected
 			it.size = int64(len(b))
+			if fi, err := s.fsys.Stat(src.real); err == nil {
+				it.mtime = fi.ModTime() // what the next run will see, for the cache
+			}
 		}
 	}
 	sum := sha256.Sum256(b)
@@ -96,13 +104,33 @@ func (s *storer) one(src source) (item, error) {
 	return it, s.put(it.sha256, b)
 }
 
-// put writes b to the store unless a file of that hash and size is there already.
+// has reports whether the store holds a file of that hash and size.
+func (s *storer) has(sha string, size int64) bool {
+	fi, err := s.fsys.Stat(filepath.Join(s.dir, sha))
+	return err == nil && fi.Size() == size
+}
+
+// put writes b to the store unless a file of that hash and size is there already. Being named by its
+// content, a new store file is written in place: until it is complete no manifest references it, and an
+// interrupted write leaves a file of the wrong size, which the next run replaces (or prunes).
 func (s *storer) put(sha string, b []byte) error {
 	dst := filepath.Join(s.dir, sha)
-	if fi, err := s.fsys.Stat(dst); err == nil && fi.Size() == int64(len(b)) {
-		return nil
+	f, err := s.fsys.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		if fi, err := s.fsys.Stat(dst); err == nil && fi.Size() == int64(len(b)) {
+			return nil
+		}
+		err = writeAtomic(s.fsys, dst, b, 0) // debris of an interrupted run
+	} else if err == nil {
+		_, err = f.Write(b)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			s.fsys.Remove(dst)
+		}
 	}
-	if err := writeAtomic(s.fsys, dst, b, 0o644); err != nil {
+	if err != nil {
 		return fmt.Errorf("store %s: %w", dst, explain(err))
 	}
 	s.added.Add(1)

@@ -41,6 +41,7 @@ type torrentSpec struct {
 	pieceLength int64
 	trackers    [][]string
 	webseeds    []string
+	reuse       []byte // hashes of the leading pieces, known from the previous torrent
 }
 
 // buildTorrent makes a BitTorrent v1 torrent of blobs, hashing pieces from the store with n workers.
@@ -50,7 +51,7 @@ func buildTorrent(ctx context.Context, fsys afero.Fs, storeDir string, blobs []b
 	for _, b := range blobs {
 		info.Files = append(info.Files, metainfo.FileInfo{Length: b.size, Path: []string{b.sha256}})
 	}
-	pieces, err := hashPieces(ctx, fsys, storeDir, blobs, spec.pieceLength, n, done)
+	pieces, err := hashPieces(ctx, fsys, storeDir, blobs, spec.pieceLength, spec.reuse, n, done)
 	if err != nil {
 		return nil, err
 	}
@@ -67,9 +68,9 @@ func buildTorrent(ctx context.Context, fsys afero.Fs, storeDir string, blobs []b
 	return mi, nil
 }
 
-// hashPieces computes the SHA-1 of every piece of the concatenated blobs; each worker hashes a contiguous
-// run of pieces.
-func hashPieces(ctx context.Context, fsys afero.Fs, dir string, blobs []blob, pl int64, n int,
+// hashPieces computes the SHA-1 of every piece of the concatenated blobs but the leading ones given in
+// reuse; each worker hashes a contiguous run of pieces.
+func hashPieces(ctx context.Context, fsys afero.Fs, dir string, blobs []blob, pl int64, reuse []byte, n int,
 	done *atomic.Int64) ([]byte, error) {
 	var total int64
 	starts := make([]int64, len(blobs)) // offset of each blob in the torrent
@@ -79,11 +80,13 @@ func hashPieces(ctx context.Context, fsys afero.Fs, dir string, blobs []blob, pl
 	}
 	count := int((total + pl - 1) / pl)
 	out := make([]byte, count*sha1.Size)
-	per := (count + n - 1) / max(n, 1)
+	from := copy(out, reuse) / sha1.Size
+	done.Add(min(int64(from)*pl, total))
+	per := (count - from + n - 1) / max(n, 1)
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for w := range n {
-		first, last := w*per, min((w+1)*per, count)
+		first, last := from+w*per, min(from+(w+1)*per, count)
 		if first >= last {
 			break
 		}

@@ -186,7 +186,7 @@ func TestJSONError(t *testing.T) {
 }
 
 func TestHelpShowsExamples(t *testing.T) {
-	for _, c := range []string{"hugo", "pack", "serve", "version"} {
+	for _, c := range []string{"hugo", "pack", "serve", "tracker", "version"} {
 		code, out, _ := run(t, t.TempDir(), c, "--help")
 		if ex := strings.Index(out, "Examples:"); code != 0 || ex < 0 || !strings.Contains(out[ex:], "planktos "+c) {
 			t.Errorf("%s --help: exit %d, no example:\n%s", c, code, out)

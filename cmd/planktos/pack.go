@@ -87,7 +87,16 @@ func packRoot(ctx context.Context, con *console, dir, baseURL string, cfg config
 	if err != nil {
 		return nil, err
 	}
-	return packager.Pack(ctx, afero.NewOsFs(), packager.Options{Root: abs, BaseURL: baseURL, Config: cfg, Events: con})
+	return packager.Pack(ctx, afero.NewOsFs(), packager.Options{Root: abs, BaseURL: baseURL, Config: cfg, Events: con,
+		CacheDir: cacheDir()})
+}
+
+// cacheDir is where the hash cache lives: the user's cache folder (e.g. ~/.cache/planktos), if any.
+func cacheDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "planktos")
+	}
+	return ""
 }
 
 // packaged is one packaged root, for the summary.
