@@ -71,7 +71,7 @@ PL=14
 while [ $PL -lt 24 ] && [ $((BYTES / (1 << PL))) -gt 1500 ]; do PL=$((PL + 1)); done
 echo "== planktos pack vs mktorrent, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "machine:   $(nproc) CPUs, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), kernel $(uname -r)"
-echo "bench dir: $DIR ($(findmnt -no FSTYPE -T "$DIR" 2>/dev/null || stat -f -c %T "$DIR"))"
+echo "bench dir: $DIR ($(findmnt -no FSTYPE -T "$DIR" 2>/dev/null | head -1 || stat -f -c %T "$DIR"))"
 echo "tools:     $(go version | cut -d' ' -f3-4), $(mktorrent -h 2>&1 | head -1 | cut -d' ' -f1-2), planktos built from $REPO"
 echo "site:      $FILES files, $BYTES bytes; piece length 2^$PL"
 echo "rounds:    $ROUNDS warm$([ "$COLD" = 1 ] && echo ", $COLD_ROUNDS cold"); mktorrent -t $THREADS; planktos GOMAXPROCS=$(nproc)"

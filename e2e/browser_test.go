@@ -1,0 +1,228 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// needChromium skips the test when Chromium is missing, except in CI (CI set), where that fails.
+func needChromium(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI is set but %s is missing (apt-get install -y chromium): %v", chromiumPath, err)
+		}
+		t.Skipf("%s not installed (apt-get install -y chromium); e2e test skipped", chromiumPath)
+	}
+}
+
+// browser is one Chromium with its own fresh profile, and what its page reported.
+type browser struct {
+	t       *testing.T
+	ctx     context.Context
+	mu      sync.Mutex
+	console []string // console errors/warnings, exceptions and error log entries
+	resp    []network.Response
+	profile string
+}
+
+// newBrowser starts Chromium with the flags DESIGN.md lists (WebRTC on loopback, no prompts, quiet).
+// profile "" means a fresh --user-data-dir.
+func newBrowser(t *testing.T, profile string, extra ...chromedp.ExecAllocatorOption) *browser {
+	t.Helper()
+	needChromium(t)
+	if profile == "" {
+		profile = t.TempDir()
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("allow-loopback-in-peer-connection", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.UserDataDir(profile),
+	}
+	opts = append(opts, extra...)
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	b := &browser{t: t, profile: profile}
+	ctx, cancel := chromedp.NewContext(actx, chromedp.WithListener(b.listen))
+	b.ctx = ctx
+	err := chromedp.Do(ctx)
+	if err == nil {
+		_, err = chromedp.Call(ctx, network.Enable, network.EnableParams{})
+	}
+	if err == nil {
+		_, err = chromedp.Call(ctx, log.Enable, cdp.Empty{})
+	}
+	if err == nil {
+		_, err = chromedp.Call(ctx, cdpruntime.Enable, cdp.Empty{})
+	}
+	if err != nil {
+		cancel()
+		acancel()
+		t.Fatalf("starting chromium: %v", err)
+	}
+	t.Cleanup(func() { cancel(); acancel() })
+	return b
+}
+
+func (b *browser) listen(ev any) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch e := ev.(type) {
+	case *cdpruntime.EventConsoleAPICalled:
+		if e.Type == cdpruntime.ConsoleAPICalledTypeError || e.Type == cdpruntime.ConsoleAPICalledTypeWarning {
+			var parts []string
+			for _, a := range e.Args {
+				parts = append(parts, strings.Trim(string(a.Value), `"`)+a.Description)
+			}
+			b.console = append(b.console, fmt.Sprintf("console.%s: %s", e.Type, strings.Join(parts, " ")))
+		}
+	case *cdpruntime.EventExceptionThrown:
+		d := e.ExceptionDetails
+		msg := d.Text
+		if d.Exception != nil {
+			msg += " " + d.Exception.Description
+		}
+		b.console = append(b.console, "exception: "+msg)
+	case *log.EventEntryAdded:
+		if e.Entry.Level == log.EntryLevelError || e.Entry.Level == log.EntryLevelWarning {
+			b.console = append(b.console, fmt.Sprintf("log.%s: %s %s", e.Entry.Level, e.Entry.Text, e.Entry.URL))
+		}
+	case *network.EventResponseReceived:
+		if e.Response != nil {
+			b.resp = append(b.resp, *e.Response)
+		}
+	}
+}
+
+// consoleErrors returns what the page logged as errors or warnings so far, and forgets it.
+func (b *browser) consoleErrors() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := b.console
+	b.console = nil
+	return c
+}
+
+// responses returns the responses seen so far (with FromServiceWorker), and forgets them.
+func (b *browser) responses() []network.Response {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r := b.resp
+	b.resp = nil
+	return r
+}
+
+// run runs chromedp actions with a deadline.
+func (b *browser) run(d time.Duration, actions ...chromedp.Action[chromedp.Void]) error {
+	ctx, cancel := context.WithTimeout(b.ctx, d)
+	defer cancel()
+	return chromedp.Do(ctx, actions...)
+}
+
+// open navigates to url (absolute, or a path on the test origin) and waits for the load event.
+func (b *browser) open(url string) {
+	b.t.Helper()
+	if strings.HasPrefix(url, "/") {
+		url = origin() + url
+	}
+	if err := b.run(30*time.Second, chromedp.Navigate(url)); err != nil {
+		b.t.Fatalf("open %s: %v", url, err)
+	}
+}
+
+// eval evaluates a JavaScript expression in the page, awaiting a promise, and decodes the result
+// (JSON) into out.
+func (b *browser) eval(expr string, out any) error {
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, out)
+}
+
+// mustEval is eval that fails the test on error.
+func (b *browser) mustEval(expr string, out any) {
+	b.t.Helper()
+	if err := b.eval(expr, out); err != nil {
+		b.t.Fatalf("eval %.80s…: %v", expr, err)
+	}
+}
+
+// stats is what window.planktos.stats() answers.
+type stats struct {
+	Controlled bool   `json:"controlled"`
+	Revision   string `json:"revision"`
+	Stored     int    `json:"stored"`
+	Served     map[string]struct {
+		Bytes    int64 `json:"bytes"`
+		Requests int   `json:"requests"`
+	} `json:"served"`
+	Agent *struct {
+		Leader     bool             `json:"leader"`
+		Torrents   int              `json:"torrents"`
+		Peers      int              `json:"peers"`
+		Downloaded map[string]int64 `json:"downloaded"`
+		Uploaded   int64            `json:"uploaded"`
+	} `json:"agent"`
+}
+
+func (b *browser) stats() stats {
+	b.t.Helper()
+	var s stats
+	b.mustEval(`window.planktos ? window.planktos.stats() : {}`, &s)
+	return s
+}
+
+// waitFor polls cond every 100 ms until it is true or d passes.
+func (b *browser) waitFor(what string, d time.Duration, cond func() bool) {
+	b.t.Helper()
+	end := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(end) {
+			b.t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// installed opens the site's home page and waits until the service worker controls it and the page
+// agent has prefetched the whole site (want distinct files in the store).
+func (b *browser) installed(base string, want int) stats {
+	b.t.Helper()
+	b.open(base)
+	var ok bool
+	b.mustEval(`window.planktos.ready`, &ok)
+	if !ok {
+		b.t.Fatal("planktos.ready resolved false on the first visit")
+	}
+	var s stats
+	b.waitFor(fmt.Sprintf("%d files in the store", want), 60*time.Second, func() bool {
+		s = b.stats()
+		return s.Stored >= want
+	})
+	return s
+}

@@ -1,0 +1,185 @@
+// Package e2e drives Debian Chromium (chromedp) against the real testsite, built with the pinned Hugo
+// and packaged with the real planktos CLI, served by a Go test server that logs every request.
+//
+// Run: go test ./e2e (Chromium at /usr/bin/chromium; tests skip without it unless CI is set).
+// Tests that open WebRTC should run inside a private network namespace, see DESIGN.md.
+package e2e
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/planktos/planktos/internal/testsite"
+)
+
+// env is what TestMain prepared once for all tests.
+var env struct {
+	port     int    // the port every test server listens on (tests run one at a time)
+	planktos string // the planktos binary built from this repository
+	root     string // repository root
+	work     string // scratch directory
+	err      error  // why the environment could not be prepared
+}
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		work, err := os.MkdirTemp("", "planktos-e2e-")
+		if err != nil {
+			env.err = err
+			return m.Run()
+		}
+		defer os.RemoveAll(work)
+		env.work = work
+		env.err = prepare()
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+func prepare() error {
+	root, err := testsite.RepoRoot()
+	if err != nil {
+		return err
+	}
+	env.root = root
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	env.port = l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	env.planktos = filepath.Join(env.work, "planktos")
+	cmd := exec.Command("go", "build", "-o", env.planktos, "./cmd/planktos")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building planktos: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// origin is the scheme://host:port every test site is served at.
+func origin() string { return fmt.Sprintf("http://127.0.0.1:%d", env.port) }
+
+// sites caches built testsites by base path: Hugo runs once per base for the whole test binary.
+var sites = map[string]string{}
+
+// builtSite returns a fresh copy of the testsite built for base ("/" or "/project/"), not packaged.
+func builtSite(t *testing.T, base string) string {
+	t.Helper()
+	needChromium(t) // every test here drives a browser: skip (or, in CI, fail) before building anything
+	if env.err != nil {
+		t.Fatalf("e2e environment: %v", env.err)
+	}
+	src, ok := sites[base]
+	if !ok {
+		src = filepath.Join(env.work, "built"+strings.ReplaceAll(base, "/", "_"))
+		if err := testsite.Build(src, "--baseURL", origin()+base); err != nil {
+			t.Fatal(err)
+		}
+		sites[base] = src
+	}
+	dst := filepath.Join(t.TempDir(), "site")
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// pack runs `planktos pack` on dir served at base, with config as planktos.toml (may be empty).
+func pack(t *testing.T, dir, base, config string) {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "planktos.toml")
+	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(env.planktos, "pack", "-q", "--config", cfg, "--base-url", origin()+base, dir)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("planktos pack: %v\n%s", err, out)
+	}
+}
+
+// packedSite builds and packages the testsite for base with the given planktos.toml.
+func packedSite(t *testing.T, base, config string) string {
+	dir := builtSite(t, base)
+	pack(t, dir, base, config)
+	return dir
+}
+
+// manifest is the part of planktos/manifest.json the tests read.
+type manifest struct {
+	Revision string `json:"revision"`
+	Torrents []struct {
+		Infohash string `json:"infohash"`
+		URL      string `json:"url"`
+	} `json:"torrents"`
+	Files map[string]struct {
+		SHA256 string `json:"sha256"`
+		Size   int64  `json:"size"`
+		Type   string `json:"type"`
+	} `json:"files"`
+}
+
+func readManifest(t *testing.T, dir string) manifest {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "planktos", "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// storable is the number of distinct non-empty contents: what a full prefetch keeps.
+func (m manifest) storable() int {
+	seen := map[string]bool{}
+	for _, f := range m.Files {
+		if f.Size > 0 {
+			seen[f.SHA256] = true
+		}
+	}
+	return len(seen)
+}
+
+// pages lists the URL paths (below base) of every HTML page of dir, pretty URLs for index.html.
+// Hugo's alias pages (a meta refresh to the real page) are left out: they navigate away at once.
+func (m manifest) pages(t *testing.T, dir string) []string {
+	var out []string
+	for k := range m.Files {
+		if !strings.HasSuffix(k, ".html") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(k)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(strings.ToLower(string(b)), `http-equiv="refresh"`) || strings.Contains(strings.ToLower(string(b)), `http-equiv=refresh`) {
+			continue
+		}
+		if k == "index.html" {
+			k = ""
+		} else {
+			k = strings.TrimSuffix(k, "index.html")
+		}
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}

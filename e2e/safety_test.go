@@ -1,0 +1,203 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// loadsFine opens a few pages and requires each to render with its images and styles.
+func loadsFine(t *testing.T, b *browser, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		b.open(p)
+		var c pageCheck
+		b.mustEval(checkPageJS, &c)
+		if c.Title == "" || !c.Styled || len(c.BrokenImgs) > 0 {
+			t.Errorf("%s did not load: %+v", p, c)
+		}
+	}
+}
+
+var samplePages = []string{"/", "/about/", "/gallery/diatom/", "/posts/", "/media/"}
+
+// A corrupt manifest: a first visit works from the network; a returning visitor keeps the last good one.
+func TestCorruptManifest(t *testing.T) {
+	for i, body := range []string{"{not json", `{"version": 1, "revision": "x", "files": {"index.html": {"sha256": 5}}}`, `{"version": 99}`} {
+		t.Run(fmt.Sprint("first-visit-", i), func(t *testing.T) {
+			dir := packedSite(t, "/", "")
+			writeFile(t, filepath.Join(dir, "planktos", "manifest.json"), []byte(body))
+			serveSite(t, dir, "/")
+			b := newBrowser(t, "")
+			b.open("/")
+			var ok bool
+			b.mustEval(`window.planktos.ready`, &ok)
+			loadsFine(t, b, samplePages...)
+			if c := pageErrors(b.consoleErrors()); len(c) > 0 {
+				t.Errorf("manifest %q: console: %q", body, c)
+			}
+		})
+	}
+	t.Run("returning", func(t *testing.T) {
+		dir := packedSite(t, "/", "")
+		m := readManifest(t, dir)
+		srv := serveSite(t, dir, "/")
+		b := newBrowser(t, "")
+		b.installed("/", m.storable())
+		writeFile(t, filepath.Join(dir, "planktos", "manifest.json"), []byte("{not json"))
+		srv.log()
+		loadsFine(t, b, samplePages...)
+		if s := b.stats(); s.Revision != m.Revision {
+			t.Errorf("revision %q after a corrupt manifest, want the last good %q", s.Revision, m.Revision)
+		}
+	})
+}
+
+// Missing torrents: the agent cannot join a swarm, so everything comes over HTTP, still verified.
+func TestMissingTorrent(t *testing.T) {
+	dir := packedSite(t, "/", "")
+	m := readManifest(t, dir)
+	os.RemoveAll(filepath.Join(dir, "planktos", "torrents"))
+	os.Remove(filepath.Join(dir, "planktos", "root.torrent"))
+	serveSite(t, dir, "/")
+	b := newBrowser(t, "")
+	b.installed("/", m.storable())
+	loadsFine(t, b, samplePages...)
+	for _, c := range pageErrors(b.consoleErrors()) {
+		if !strings.Contains(c, ".torrent") {
+			t.Errorf("console: %s", c)
+		}
+	}
+}
+
+// A runtime that throws: storage that fails in the service worker and in the page, WebRTC that throws.
+// Pages still load from the network.
+func TestRuntimeThrows(t *testing.T) {
+	dir := packedSite(t, "/", "")
+	sw := filepath.Join(dir, "planktos.sw.js")
+	orig, err := os.ReadFile(sw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const breakStorage = `self.caches.open = () => { throw new Error('storage broken'); };
+CacheStorage.prototype.match = () => Promise.reject(new Error('storage broken'));
+`
+	writeFile(t, sw, append([]byte(breakStorage), orig...))
+	srv := serveSite(t, dir, "/")
+	b := newBrowser(t, "")
+	if _, err := chromedp.Call(b.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: breakStorage + `window.RTCPeerConnection = function () { throw new Error('webrtc broken'); };`,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b.open("/")
+	var ok bool
+	b.mustEval(`window.planktos.ready`, &ok)
+	if !ok {
+		t.Fatal("the broken runtime did not install (this test wants it installed and failing)")
+	}
+	srv.log()
+	loadsFine(t, b, samplePages...)
+	net := 0
+	for _, h := range srv.log() {
+		if !strings.HasPrefix(h.Path, "/planktos") {
+			net++
+		}
+	}
+	if net == 0 {
+		t.Error("pages loaded but not from the network: the broken store cannot have answered")
+	}
+}
+
+// Service workers disabled: the API missing, or refused because the visitor blocks site data.
+// The site works and nothing is logged.
+func TestServiceWorkersDisabled(t *testing.T) {
+	dir := packedSite(t, "/", "")
+	serveSite(t, dir, "/")
+	t.Run("absent", func(t *testing.T) {
+		b := newBrowser(t, "")
+		if _, err := chromedp.Call(b.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `delete Navigator.prototype.serviceWorker;`,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		disabledSite(t, b)
+	})
+	t.Run("blocked", func(t *testing.T) {
+		profile := t.TempDir()
+		prefs := map[string]any{"profile": map[string]any{"default_content_setting_values": map[string]any{"cookies": 2}}}
+		b, _ := json.Marshal(prefs)
+		os.MkdirAll(filepath.Join(profile, "Default"), 0o755)
+		writeFile(t, filepath.Join(profile, "Default", "Preferences"), b)
+		disabledSite(t, newBrowser(t, profile))
+	})
+}
+
+func disabledSite(t *testing.T, b *browser) {
+	t.Helper()
+	b.open("/")
+	var ready bool
+	b.mustEval(`window.planktos.ready`, &ready)
+	if ready {
+		t.Error("planktos.ready resolved true with service workers disabled")
+	}
+	loadsFine(t, b, samplePages...)
+	time.Sleep(500 * time.Millisecond)
+	if c := pageErrors(b.consoleErrors()); len(c) > 0 {
+		t.Errorf("console: %q", c)
+	}
+}
+
+// The kill switch: repackaging with enabled = false removes planktos from a returning visitor: its
+// storage at once, its registration once no page of the site is open (as unregister() works).
+func TestKillSwitch(t *testing.T) {
+	dir := packedSite(t, "/", "")
+	m := readManifest(t, dir)
+	srv := serveSite(t, dir, "/")
+	b := newBrowser(t, "")
+	b.installed("/", m.storable())
+	pack(t, dir, "/", "enabled = false\n")
+	var left struct {
+		Registrations int      `json:"registrations"`
+		Caches        []string `json:"caches"`
+	}
+	const probe = `(async () => ({
+	  registrations: (await navigator.serviceWorker.getRegistrations()).length,
+	  caches: (await caches.keys()).filter(n => n.startsWith('planktos')),
+	}))()`
+	// One navigation brings the kill switch's install.js (the service worker refreshes it in the
+	// background, at most every 3 s), the next runs it. Chromium then takes about 2 s to fetch the new
+	// service worker.
+	time.Sleep(3 * time.Second)
+	b.open("/about/")
+	b.open("/about/")
+	start := time.Now()
+	b.waitFor("planktos's storage removed", 15*time.Second, func() bool {
+		b.mustEval(probe, &left)
+		return len(left.Caches) == 0
+	})
+	t.Logf("storage removed %v after the second navigation (%d requests)", time.Since(start), len(srv.log()))
+	loadsFine(t, b, samplePages...)
+	b.open("about:blank")
+	time.Sleep(500 * time.Millisecond)
+	b.open("/")
+	b.mustEval(probe, &left)
+	if left.Registrations != 0 || len(left.Caches) != 0 {
+		t.Errorf("after leaving the site and coming back: %+v", left)
+	}
+	var controlled bool
+	b.mustEval(`!!navigator.serviceWorker.controller`, &controlled)
+	if controlled {
+		t.Error("the page is still controlled by a service worker")
+	}
+	if c := pageErrors(b.consoleErrors()); len(c) > 0 {
+		t.Errorf("console: %q", c)
+	}
+}

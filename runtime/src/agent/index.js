@@ -1,0 +1,203 @@
+// planktos page agent (planktos/peer.js), loaded by install.js after the page has loaded. One tab per
+// site leads, through the Web Locks API: a new tab queues behind the leader and never steals it. The
+// leader runs WebTorrent, serves the service worker's requests for peers' bytes, seeds the local store
+// and prefetches the site per the configured policy.
+import { Store } from '../common/store.js';
+import { agentLock, metaCache, manifestURL, fileURL } from '../common/names.js';
+import { verify } from '../common/verify.js';
+import { parseManifest } from '../sw/manifest.js';
+import { keyURL } from '../sw/routing.js';
+import { AgentServer } from './server.js';
+import { prefetchPlan, pool } from './prefetch.js';
+import { Swarm } from './swarm.js';
+
+/** @typedef {import('../sw/manifest.js').Manifest} Manifest */
+
+const script = /** @type {HTMLScriptElement|null} */ (document.currentScript);
+const base = new URL('..', script ? script.src : location.href).pathname;
+
+class Agent {
+  constructor() {
+    this.store = new Store(base);
+    /** @type {Manifest|null} */
+    this.manifest = null;
+    /** @type {Swarm|null} */
+    this.swarm = null;
+    this.counts = { peers: 0, http: 0, uploaded: 0 };
+    /** @type {MessagePort|null} */
+    this.port = null;
+    /** @type {ReturnType<typeof setTimeout>|undefined} */
+    this.prefetchTimer = undefined;
+    /** @type {Promise<void>|null} */
+    this.prefetching = null;
+    this.again = false;
+    this.peersStalled = false;
+    this.server = new AgentServer(() => this.swarm, () => this.stats(), (m) => this.onNote(m));
+  }
+
+  async start() {
+    const sw = navigator.serviceWorker;
+    sw.addEventListener('message', (e) => { if (e.data && e.data.planktos === 'need-agent') void this.connect(); });
+    addEventListener('pagehide', () => this.port?.postMessage({ op: 'bye' }));
+    await this.connect();
+    await this.reload();
+    if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
+  }
+
+  /** Hands the service worker a fresh port to this agent. */
+  async connect() {
+    const reg = await navigator.serviceWorker.ready;
+    if (!reg.active) return;
+    const ch = new MessageChannel();
+    this.server.listen(ch.port1);
+    this.port?.close();
+    this.port = ch.port1;
+    reg.active.postMessage({ planktos: 'agent' }, [ch.port2]);
+  }
+
+  /** Reads the manifest the service worker keeps (or, failing that, the origin's). */
+  async loadManifest() {
+    const key = new URL(manifestURL(base), location.href).href;
+    const res = await (await caches.open(metaCache(base))).match(key) ?? await fetch(key);
+    return parseManifest(await res.json());
+  }
+
+  /** Follows the current manifest: torrents to join or leave, files to prefetch. */
+  async reload() {
+    const m = await this.loadManifest();
+    if (this.manifest && this.manifest.revision === m.revision) return;
+    this.manifest = m;
+    const p2p = m.runtime.p2p !== 'off' && typeof RTCPeerConnection === 'function' && m.torrents.length > 0;
+    if (p2p && !this.swarm) {
+      this.swarm = new Swarm(base, this.store, m, this.counts);
+      this.swarm.onPeer = () => this.schedulePrefetch();
+    }
+    if (this.swarm) {
+      await this.swarm.sync(m);
+      if (m.trackers.length > 0) await this.swarm.firstPeer(1500);
+    }
+    await this.prefetch(m);
+  }
+
+  /** Prefetches again soon (a new peer may have what HTTP could not give). */
+  schedulePrefetch() {
+    clearTimeout(this.prefetchTimer);
+    this.prefetchTimer = setTimeout(() => {
+      if (this.manifest) void this.prefetch(this.manifest).catch(() => {});
+    }, 500);
+  }
+
+  /** @param {any} msg */
+  onNote(msg) {
+    if (msg.op === 'stored') this.swarm?.rescan(msg.sha);
+    if (msg.op === 'manifest') void this.reload().catch(() => {});
+  }
+
+  /** Runs one prefetch pass at a time. @param {Manifest} m */
+  prefetch(m) {
+    if (this.prefetching) {
+      this.again = true;
+      return this.prefetching;
+    }
+    this.prefetching = this.prefetchPass(m).finally(() => {
+      this.prefetching = null;
+      if (this.again && this.manifest) {
+        this.again = false;
+        void this.prefetch(this.manifest);
+      }
+    });
+    return this.prefetching;
+  }
+
+  /** @param {Manifest} m */
+  async prefetchPass(m) {
+    this.peersStalled = false;
+    const saveData = !!(/** @type {any} */ (navigator).connection?.saveData);
+    const items = prefetchPlan(m, await this.store.list(), saveData);
+    await pool(items, 3, async (item) => {
+      if (this.manifest !== m) return;
+      if (await this.fromPeers(item.sha, item.size)) return;
+      for (const url of [fileURL(base, item.sha), keyURL(item.key, base)]) {
+        if (await this.fromHTTP(url, item.sha, item.size).catch(() => false)) return;
+      }
+    });
+  }
+
+  /**
+   * Downloads a whole file from peers (the chunk store verifies and keeps it). Gives up when no byte
+   * comes for 3 s (peers that choke us, as download-only visitors do, or that left); after such a
+   * stall the rest of this prefetch pass goes over HTTP.
+   * @param {string} sha @param {number} size
+   */
+  async fromPeers(sha, size) {
+    if (this.peersStalled) return false;
+    const f = this.swarm?.canServe(sha, 0, size - 1);
+    if (!f) return false;
+    const it = f.file[Symbol.asyncIterator]();
+    let got = 0;
+    for (;;) {
+      /** @type {ReturnType<typeof setTimeout>|undefined} */
+      let t;
+      const stall = new Promise((r) => { t = setTimeout(() => r(null), 3000); });
+      const step = /** @type {IteratorResult<Uint8Array>|null} */ (await Promise.race([it.next(), stall]));
+      clearTimeout(t);
+      if (!step) {
+        it.destroy();
+        this.peersStalled = true;
+        return false;
+      }
+      if (step.done) break;
+      got += step.value.length;
+    }
+    return got === size && (await this.store.get(sha)) !== null;
+  }
+
+  /**
+   * Downloads a file over HTTP, verifies and keeps it.
+   * @param {string} url @param {string} sha @param {number} size
+   * @returns {Promise<boolean>} whether it was kept
+   */
+  async fromHTTP(url, sha, size) {
+    const ac = new AbortController();
+    const t = setTimeout(() => ac.abort(), 10000 + size / 25);
+    try {
+      const res = await fetch(url, { signal: ac.signal, cache: 'no-cache' });
+      if (res.status !== 200) return false;
+      const buf = await res.arrayBuffer();
+      if (buf.byteLength !== size || !(await verify(buf, sha))) return false;
+      await this.store.put(sha, new Blob([buf]));
+      this.counts.http += size;
+      this.swarm?.rescan(sha);
+      return true;
+    } finally {
+      clearTimeout(t);
+    }
+  }
+
+  stats() {
+    const s = this.swarm ? this.swarm.info() : { torrents: 0, peers: 0 };
+    return {
+      leader: true,
+      torrents: s.torrents,
+      peers: s.peers,
+      downloaded: { peers: this.counts.peers, http: this.counts.http },
+      uploaded: this.counts.uploaded,
+    };
+  }
+}
+
+function main() {
+  if (!('serviceWorker' in navigator) || !navigator.locks) return;
+  void navigator.locks.request(agentLock(base), async () => {
+    const agent = new Agent();
+    /** @type {any} */ (window).planktosAgent = agent;
+    await agent.start().catch(() => {});
+    await new Promise(() => {}); // lead while this page lives
+  });
+}
+
+try {
+  main();
+} catch {
+  // the page works without its agent
+}

@@ -1,0 +1,19 @@
+// Names shared by the service worker, the page agent and the install/kill scripts. Everything planktos
+// keeps in the browser is named after the site's base path, so two planktos sites on one origin
+// (user.github.io/a/ and /b/) never touch each other's data.
+
+/** Schema of what is kept in CacheStorage; bump it to drop old data on upgrade. */
+export const SCHEMA = 'v1';
+
+/** Prefix of every cache of the site at `base`. @param {string} base */
+export const cachePrefix = (base) => `planktos:${base}:`;
+/** Cache holding the content-addressed files. @param {string} base */
+export const filesCache = (base) => `${cachePrefix(base)}files:${SCHEMA}`;
+/** Cache holding the current manifest and counters. @param {string} base */
+export const metaCache = (base) => `${cachePrefix(base)}meta:${SCHEMA}`;
+/** Web Lock held by the page agent that leads (one per site). @param {string} base */
+export const agentLock = (base) => `planktos-agent:${base}`;
+/** URL (below the base) of the content-addressed copy of a file. @param {string} base @param {string} sha */
+export const fileURL = (base, sha) => `${base}planktos/files/${sha}`;
+/** URL of the manifest. @param {string} base */
+export const manifestURL = (base) => `${base}planktos/manifest.json`;

@@ -1,0 +1,60 @@
+// planktos/install.js: loaded by every page (`<script src="<base>planktos/install.js" defer>`).
+// Registers the service worker at the site's base, loads the page agent once the page has loaded,
+// and exposes `window.planktos` ({base, ready, stats(), uninstall()}). Where service workers are
+// unsupported or disabled it does nothing and logs nothing.
+import { uninstall } from './common/cleanup.js';
+
+(() => {
+  const s = /** @type {HTMLScriptElement|null} */ (document.currentScript);
+  const root = new URL('..', s ? s.src : location.href);
+  const base = root.pathname;
+  /** @type {ServiceWorkerContainer|undefined} */
+  let sw;
+  try {
+    sw = navigator.serviceWorker;
+  } catch {
+    // access can throw where storage is blocked
+  }
+  /** @param {boolean} ok */
+  let done = (ok) => {};
+  const ready = new Promise((r) => { done = r; });
+  /** @type {any} */ (window).planktos = {
+    base,
+    ready,
+    stats: () => new Promise((resolve) => {
+      const c = sw && sw.controller;
+      if (!c) return resolve({ controlled: false });
+      const ch = new MessageChannel();
+      ch.port1.onmessage = (e) => resolve(e.data);
+      c.postMessage({ planktos: 'stats' }, [ch.port2]);
+      setTimeout(() => resolve({ controlled: true, timeout: true }), 3000);
+    }),
+    uninstall: () => uninstall(base),
+  };
+  if (!sw) return done(false);
+  const c = sw;
+  const registered = c.register(root.href + 'planktos.sw.js', { scope: base, updateViaCache: 'none' });
+  // the service worker saw a new runtime published: have the browser fetch it now
+  c.addEventListener('message', (e) => {
+    if (e.data && e.data.planktos === 'update') registered.then((r) => r.update()).catch(() => {});
+  });
+  c.startMessages();
+  registered.then((reg) => {
+    if (c.controller) return done(true);
+    const w = reg.installing || reg.waiting;
+    if (!w) return done(false);
+    c.addEventListener('controllerchange', () => done(true));
+    w.addEventListener('statechange', () => { if (w.state === 'redundant') done(false); });
+  }, () => done(false));
+  const agent = () => ready.then((ok) => {
+    if (!ok) return;
+    const e = document.createElement('script');
+    e.src = root.href + 'planktos/peer.js';
+    e.async = true;
+    document.head.appendChild(e);
+  });
+  // the agent (WebTorrent, 230 KB) starts a second after the page has loaded, off the page's own work
+  const later = () => setTimeout(agent, 1000);
+  if (document.readyState === 'complete') later();
+  else addEventListener('load', later, { once: true });
+})();

@@ -1,0 +1,159 @@
+// The service worker's side of the channel to the page agent (the tab that runs WebTorrent). The
+// agent hands the service worker a MessagePort; a restarted service worker has lost it and asks the
+// open windows for a new one. Every wait has a deadline: a dead or slow agent costs at most that.
+
+/** @typedef {{chunk?: ArrayBuffer, done?: boolean, error?: string, stats?: object, id: number}} AgentReply */
+
+export class AgentLink {
+  /**
+   * @param {object} opts
+   * @param {number=} opts.portWait ms to wait for a port after asking the windows
+   * @param {number=} opts.firstByte ms to wait for the first chunk of an answer
+   * @param {number=} opts.stall ms to wait between two chunks before giving up
+   */
+  constructor({ portWait = 150, firstByte = 1500, stall = 10000 } = {}) {
+    /** @type {MessagePort|null} */
+    this.port = null;
+    this.portWait = portWait;
+    this.firstByte = firstByte;
+    this.stall = stall;
+    this.lastAsk = 0;
+    this.seq = 0;
+    /** consecutive answers that missed the first-byte deadline */
+    this.misses = 0;
+    /** @type {Map<number, (m: AgentReply) => void>} */
+    this.pending = new Map();
+    /** @type {Array<() => void>} */
+    this.waiters = [];
+  }
+
+  /** Adopts a port sent by a leading page agent. @param {MessagePort} port */
+  adopt(port) {
+    if (this.port && this.port !== port) this.port.close();
+    this.port = port;
+    this.misses = 0;
+    port.onmessage = (e) => this._onReply(e.data);
+    port.start();
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Forgets a port (its tab went away or stopped answering). @param {MessagePort|null} port */
+  drop(port) {
+    if (port && this.port === port) {
+      this.port = null;
+      port.close();
+    }
+  }
+
+  /** @param {AgentReply} m */
+  _onReply(m) {
+    if (m && /** @type {any} */ (m).op === 'bye') return this.drop(this.port);
+    const cb = m && this.pending.get(m.id);
+    if (cb) cb(m);
+  }
+
+  /** A port to the agent, asking the open windows for one if need be. @returns {Promise<MessagePort|null>} */
+  async get() {
+    if (this.port) return this.port;
+    const now = Date.now();
+    if (now - this.lastAsk < 2000) return null;
+    this.lastAsk = now;
+    const wins = await /** @type {any} */ (self).clients.matchAll({ type: 'window' });
+    if (wins.length === 0) return null;
+    for (const w of wins) w.postMessage({ planktos: 'need-agent' });
+    await new Promise((resolve) => {
+      const t = setTimeout(resolve, this.portWait);
+      this.waiters.push(() => { clearTimeout(t); resolve(undefined); });
+    });
+    return this.port;
+  }
+
+  /** Sends a one-way note to the agent, if there is one. @param {object} msg */
+  notify(msg) {
+    try {
+      this.port?.postMessage(msg);
+    } catch {
+      this.port = null;
+    }
+  }
+
+  /**
+   * Asks the agent a question with one answer (stats).
+   * @param {object} msg
+   * @param {number} ms
+   * @returns {Promise<AgentReply|null>}
+   */
+  async ask(msg, ms) {
+    const port = this.port;
+    if (!port) return null;
+    const id = ++this.seq;
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { this.pending.delete(id); resolve(null); }, ms);
+      this.pending.set(id, (m) => { clearTimeout(t); this.pending.delete(id); resolve(m); });
+      port.postMessage({ ...msg, id });
+    });
+  }
+
+  /**
+   * Opens bytes [start, end] of file `sha` through the agent (from peers, verified piece by piece).
+   * Resolves to a stream once the first chunk arrived, or null when the agent cannot serve it in time.
+   * Flow control: the agent sends a few chunks ahead, then one more for each chunk the page reads.
+   * @param {string} sha
+   * @param {number} start
+   * @param {number} end inclusive
+   * @returns {Promise<ReadableStream<Uint8Array>|null>}
+   */
+  async open(sha, start, end) {
+    const port = await this.get();
+    if (!port) return null;
+    const id = ++this.seq;
+    return new Promise((resolve) => {
+      /** @type {Uint8Array[]} chunks arrived, not yet read */
+      const queue = [];
+      let done = false;
+      /** @type {Error|null} */
+      let failed = null;
+      /** @type {(() => void)|null} a read waiting for a chunk */
+      let waiting = null;
+      let started = false;
+      const wake = () => { const w = waiting; waiting = null; if (w) w(); };
+      // a late first byte is the swarm's fault (peers slow or choking), not a dead agent's — until
+      // it happens three times in a row
+      let timer = setTimeout(() => fail('first byte deadline', ++this.misses >= 3), this.firstByte);
+      const arm = () => { clearTimeout(timer); timer = setTimeout(() => fail('stalled', false), this.stall); };
+      const finish = () => { clearTimeout(timer); this.pending.delete(id); };
+      /** @param {string} why @param {boolean} dead */
+      const fail = (why, dead) => {
+        finish();
+        this.notify({ op: 'cancel', id });
+        if (dead) this.drop(port);
+        failed = new Error(`planktos agent: ${why}`);
+        if (!started) resolve(null);
+        wake();
+      };
+      const stream = new ReadableStream({
+        pull: (c) => new Promise((r) => {
+          const deliver = () => {
+            if (queue.length > 0) {
+              c.enqueue(/** @type {Uint8Array} */ (queue.shift()));
+              this.notify({ op: 'more', id });
+            } else if (failed) c.error(failed);
+            else if (done) c.close();
+            else return void (waiting = deliver);
+            r(undefined);
+          };
+          deliver();
+        }),
+        cancel: () => { finish(); this.notify({ op: 'cancel', id }); },
+      }, { highWaterMark: 0 });
+      this.pending.set(id, (m) => {
+        if (m.error) return fail(m.error, false);
+        if (m.chunk) { arm(); queue.push(new Uint8Array(m.chunk)); }
+        if (m.done) { finish(); done = true; }
+        if (!started) { started = true; this.misses = 0; resolve(stream); }
+        wake();
+      });
+      port.postMessage({ op: 'read', id, sha, start, end });
+    });
+  }
+}

@@ -1,0 +1,203 @@
+// planktos service worker: answers same-origin GET/HEAD requests inside its scope for files in the
+// manifest from verified sources, and lets everything else — and every failure — go to the network.
+import { Store } from '../common/store.js';
+import { cachePrefix, filesCache, metaCache } from '../common/names.js';
+import { ManifestKeeper, referencedHashes } from './manifest.js';
+import { AgentLink } from './agent-link.js';
+import { Fetcher } from './fetcher.js';
+import { Stats } from './stats.js';
+import { serveFile } from './serve.js';
+import { isInternal, notFoundKeys, relativePath, resolve } from './routing.js';
+
+/** @type {any} */
+const sw = self;
+/** The runtime build (see build.mjs). */
+// @ts-ignore: defined by the build
+const BUILD = typeof __PLANKTOS_BUILD__ === 'string' ? __PLANKTOS_BUILD__ : 'dev';
+const base = new URL(sw.registration.scope).pathname;
+const store = new Store(base);
+const agent = new AgentLink();
+const stats = new Stats(base);
+const fetcher = new Fetcher({ base, store, agent });
+const manifests = new ManifestKeeper(base, (next) => {
+  agent.notify({ op: 'manifest', revision: next.revision });
+  fetcher.hot.retain(referencedHashes(next));
+  background(store.retain(referencedHashes(next)));
+  background(dropOldTorrents(next));
+});
+
+/** Deletes kept .torrent files the manifest no longer lists. @param {import('./manifest.js').Manifest} m */
+async function dropOldTorrents(m) {
+  const cache = await caches.open(metaCache(base));
+  const keep = new Set(m.torrents.map((t) => new URL(t.url, sw.registration.scope).href));
+  for (const req of await cache.keys()) {
+    if (req.url.includes('/planktos/torrents/') && !keep.has(req.url)) await cache.delete(req);
+  }
+}
+
+/** @type {Array<Promise<unknown>>} */
+let pending = [];
+/** Keeps the worker alive for work that outlives a response. @param {Promise<unknown>} p */
+function background(p) {
+  pending.push(p.catch(() => {}));
+}
+fetcher.background = background;
+
+/** @param {ExtendableEvent} e */
+function flush(e) {
+  const ps = pending;
+  pending = [];
+  if (ps.length) e.waitUntil(Promise.all(ps));
+}
+
+/** Deletes this site's caches of other schema versions. */
+async function dropOldCaches() {
+  const keep = [filesCache(base), metaCache(base)];
+  for (const name of await caches.keys()) {
+    if (name.startsWith(cachePrefix(base)) && !keep.includes(name)) await caches.delete(name);
+  }
+}
+
+/** When install.js was last refreshed: at most every 3 s, off the way of quick navigations. */
+let lastRefresh = 0;
+
+/** The runtime's own files, kept with the service worker that came with them (so pages load offline). */
+const RUNTIME = ['planktos/install.js', 'planktos/peer.js'];
+
+/** Fetches and keeps this runtime's files; called when this service worker version installs. */
+async function keepRuntime() {
+  const cache = await caches.open(metaCache(base));
+  await Promise.all(RUNTIME.map(async (f) => {
+    const res = await fetch(base + f, { cache: 'no-cache' });
+    if (res.ok) await cache.put(base + f, res);
+  }));
+}
+
+/**
+ * A runtime file: the kept copy at once; the network when nothing is kept. install.js is refreshed
+ * in the background on every page load: it is small, and it tells when a new runtime was published.
+ * @param {Request} req
+ */
+async function runtimeFile(req) {
+  const cache = await caches.open(metaCache(base));
+  const kept = await cache.match(req.url);
+  if (!kept) return fetch(req);
+  if (req.url.endsWith('/install.js') && Date.now() - lastRefresh > 3000) {
+    lastRefresh = Date.now();
+    background(refreshRuntime(cache, req.url, kept.clone()));
+  }
+  return kept;
+}
+
+/**
+ * Refreshes a kept runtime file. Every build's files differ (they carry the build id), so a changed
+ * file means a new runtime — or the kill switch — was published: the browser is asked to update the
+ * service worker now, rather than at its next occasional check.
+ * @param {Cache} cache @param {string} url @param {Response} kept
+ */
+async function refreshRuntime(cache, url, kept) {
+  const res = await fetch(url, { cache: 'no-cache' });
+  if (!res.ok) return;
+  const [a, b] = await Promise.all([res.clone().text(), kept.text()]);
+  if (a === b) return;
+  await cache.put(url, res);
+  // The pages ask the browser to update: Chromium delays a service worker's update() of itself (by
+  // 30 s and more), and such a pending update holds back the kill switch's unregister().
+  for (const w of await sw.clients.matchAll({ type: 'window' })) w.postMessage({ planktos: 'update' });
+}
+
+sw.addEventListener('install', (/** @type {ExtendableEvent} */ e) => {
+  e.waitUntil(Promise.all([
+    manifests.revalidate().catch(() => null),
+    keepRuntime().catch(() => null),
+  ]).then(() => sw.skipWaiting()));
+});
+
+sw.addEventListener('activate', (/** @type {ExtendableEvent} */ e) => {
+  e.waitUntil((async () => {
+    await sw.clients.claim();
+    await dropOldCaches().catch(() => {});
+    const m = await manifests.current();
+    if (m) await store.retain(referencedHashes(m)).catch(() => {});
+  })());
+});
+
+sw.addEventListener('message', (/** @type {ExtendableMessageEvent} */ e) => {
+  const d = e.data;
+  const port = e.ports && e.ports[0];
+  if (!d || !port) return;
+  if (d.planktos === 'agent') agent.adopt(port);
+  if (d.planktos === 'stats') e.waitUntil(report(port));
+});
+
+/** Answers `planktos.stats()`. @param {MessagePort} port */
+async function report(port) {
+  await stats.loaded;
+  const m = await manifests.current();
+  const a = await agent.ask({ op: 'stats' }, 500);
+  port.postMessage({
+    controlled: true,
+    build: BUILD,
+    base,
+    revision: m ? m.revision : null,
+    served: stats.served,
+    stored: m ? (await store.list()).size : 0,
+    agent: a ? a.stats : null,
+  });
+}
+
+/** The plain network, counted. @param {Request} req */
+async function network(req) {
+  const res = await fetch(req);
+  stats.add('network', Number(res.headers.get('content-length')) || 0);
+  return res;
+}
+
+/**
+ * @param {FetchEvent} e
+ * @param {URL} url
+ * @param {string} rel
+ */
+async function handle(e, url, rel) {
+  const req = e.request;
+  const nav = req.mode === 'navigate';
+  const m = nav ? await manifests.revalidate() : await manifests.current();
+  if (!m) return network(req);
+  const route = resolve(url, base, m.files);
+  if (route && route.redirect) return Response.redirect(route.redirect, 301);
+  if (!route || !route.key) return nav ? missingPage(req, m, rel) : network(req);
+  const res = await serveFile(req, m, route.key, { fetcher, stats });
+  return res ?? network(req);
+}
+
+/**
+ * A page not in the manifest: the network's answer, else (offline) the site's 404 page.
+ * @param {Request} req
+ * @param {import('./manifest.js').Manifest} m
+ * @param {string} rel
+ */
+async function missingPage(req, m, rel) {
+  try {
+    return await network(req);
+  } catch (err) {
+    for (const key of notFoundKeys(rel, m.files)) {
+      const res = await serveFile(req, m, key, { fetcher, stats, status: 404 }).catch(() => null);
+      if (res) return res;
+    }
+    throw err;
+  }
+}
+
+sw.addEventListener('fetch', (/** @type {FetchEvent} */ e) => {
+  const req = e.request;
+  if (req.method !== 'GET' && req.method !== 'HEAD') return;
+  const url = new URL(req.url);
+  if (url.origin !== sw.location.origin) return;
+  const rel = relativePath(url, base);
+  if (rel !== null && req.method === 'GET' && RUNTIME.includes(rel)) {
+    e.respondWith(runtimeFile(req).catch(() => fetch(req)).finally(() => flush(e)));
+    return;
+  }
+  if (rel === null || isInternal(rel)) return;
+  e.respondWith(handle(e, url, rel).catch(() => fetch(req)).finally(() => flush(e)));
+});

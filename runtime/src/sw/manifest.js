@@ -1,0 +1,189 @@
+// The manifest: validated on arrival, kept in CacheStorage, revalidated on navigation (no-store, short
+// deadline, the stored one when offline), switched atomically to a new revision, and followed by a
+// garbage collection of the files no revision references any more.
+import { manifestURL, metaCache } from '../common/names.js';
+
+/**
+ * @typedef {object} FileEntry
+ * @property {string} sha256
+ * @property {number} size
+ * @property {string} type
+ * @property {number} torrent index into torrents, -1 when the file is in no torrent
+ */
+/** @typedef {{infohash: string, url: string, pieceLength: number, length: number}} TorrentEntry */
+/**
+ * @typedef {object} RuntimeConfig
+ * @property {'all'|'visited'|'none'} prefetch
+ * @property {number} prefetchLimit bytes, 0 = no limit
+ * @property {'on'|'download-only'|'off'} p2p
+ * @property {RTCIceServer[]} iceServers
+ */
+/**
+ * @typedef {object} Manifest
+ * @property {number} version
+ * @property {string} revision
+ * @property {string} base
+ * @property {string[]} trackers
+ * @property {TorrentEntry[]} torrents
+ * @property {Record<string, FileEntry>} files
+ * @property {RuntimeConfig} runtime
+ */
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const HEX40 = /^[0-9a-f]{40}$/;
+const isObj = (/** @type {unknown} */ v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isSize = (/** @type {unknown} */ v) => Number.isSafeInteger(v) && /** @type {number} */ (v) >= 0;
+
+/**
+ * Checks a parsed manifest and fills defaults. Throws on anything the runtime could trip over, so a
+ * corrupt manifest is refused whole and the previous one (or the plain network) stays in charge.
+ * @param {any} m
+ * @returns {Manifest}
+ */
+export function parseManifest(m) {
+  if (!isObj(m) || m.version !== 1) throw new Error('manifest: unsupported version');
+  if (typeof m.revision !== 'string' || m.revision === '') throw new Error('manifest: no revision');
+  if (!isObj(m.files)) throw new Error('manifest: no files');
+  const torrents = Array.isArray(m.torrents) ? m.torrents : [];
+  for (const t of torrents) {
+    if (!isObj(t) || !HEX40.test(t.infohash) || typeof t.url !== 'string') throw new Error('manifest: bad torrent');
+  }
+  for (const [k, f] of Object.entries(m.files)) {
+    if (k === '' || k.startsWith('/') || !isObj(f)) throw new Error(`manifest: bad entry ${k}`);
+    if (!HEX64.test(f.sha256) || !isSize(f.size) || typeof f.type !== 'string') throw new Error(`manifest: bad entry ${k}`);
+    const ti = f.torrent ?? -1;
+    if (!Number.isInteger(ti) || ti < -1 || ti >= torrents.length) throw new Error(`manifest: bad torrent index for ${k}`);
+    f.torrent = ti;
+  }
+  const rt = isObj(m.runtime) ? m.runtime : {};
+  return {
+    version: 1,
+    revision: m.revision,
+    base: typeof m.base === 'string' ? m.base : '/',
+    trackers: Array.isArray(m.trackers) ? m.trackers.filter((/** @type {unknown} */ t) => typeof t === 'string') : [],
+    torrents,
+    files: m.files,
+    runtime: {
+      prefetch: ['all', 'visited', 'none'].includes(rt.prefetch) ? rt.prefetch : 'all',
+      prefetchLimit: isSize(rt.prefetchLimit) ? rt.prefetchLimit : 0,
+      p2p: ['on', 'download-only', 'off'].includes(rt.p2p) ? rt.p2p : 'on',
+      iceServers: Array.isArray(rt.iceServers) ? rt.iceServers : [],
+    },
+  };
+}
+
+/** @param {Manifest} m @returns {Set<string>} every hash the manifest references */
+export function referencedHashes(m) {
+  return new Set(Object.values(m.files).map((f) => f.sha256));
+}
+
+/**
+ * Fetch with a deadline: aborts (and rejects) when `ms` pass before the response headers arrive.
+ * @param {string} url
+ * @param {RequestInit} init
+ * @param {number} ms
+ */
+export async function fetchWithin(url, init, ms) {
+  const ac = new AbortController();
+  const t = setTimeout(() => ac.abort(), ms);
+  try {
+    return await fetch(url, { ...init, signal: ac.signal });
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+export class ManifestKeeper {
+  /**
+   * @param {string} base the site's base path
+   * @param {(next: Manifest, prev: Manifest|null) => void} onSwitch called after a new revision took over
+   * @param {number} deadline ms to wait for the network on revalidation
+   */
+  constructor(base, onSwitch, deadline = 2000) {
+    this.base = base;
+    this.onSwitch = onSwitch;
+    this.deadline = deadline;
+    /** @type {Manifest|null} */
+    this.manifest = null;
+    /** validators of the kept manifest's response: ETag, else Last-Modified */
+    this.validators = { etag: '', lastModified: '' };
+    /** @type {Promise<Manifest|null>|null} */
+    this._loading = null;
+    /** @type {Promise<Manifest|null>|null} */
+    this._revalidating = null;
+  }
+
+  get key() {
+    return new URL(manifestURL(this.base), self.location.href).href;
+  }
+
+  /** The current manifest: in memory, else the stored one. @returns {Promise<Manifest|null>} */
+  current() {
+    if (this.manifest) return Promise.resolve(this.manifest);
+    if (!this._loading) {
+      this._loading = this._load().finally(() => { this._loading = null; });
+    }
+    return this._loading;
+  }
+
+  async _load() {
+    try {
+      const res = await (await caches.open(metaCache(this.base))).match(this.key);
+      if (res && !this.manifest) {
+        this.validators = {
+          etag: res.headers.get('x-planktos-etag') ?? '',
+          lastModified: res.headers.get('x-planktos-last-modified') ?? '',
+        };
+        this.manifest = parseManifest(await res.json());
+      }
+    } catch {
+      // an unreadable stored manifest is as good as none
+    }
+    return this.manifest;
+  }
+
+  /** Asks the origin for the manifest; concurrent callers share one request. */
+  revalidate() {
+    if (!this._revalidating) {
+      this._revalidating = this._revalidate().finally(() => { this._revalidating = null; });
+    }
+    return this._revalidating;
+  }
+
+  async _revalidate() {
+    const cur = await this.current();
+    let next;
+    let got = { etag: '', lastModified: '' };
+    try {
+      /** @type {Record<string, string>} */
+      const headers = {};
+      const v = this.validators;
+      if (cur && v.etag) headers['if-none-match'] = v.etag;
+      else if (cur && v.lastModified) headers['if-modified-since'] = v.lastModified;
+      const res = await fetchWithin(this.key, { cache: 'no-store', headers }, this.deadline);
+      if (res.status === 304 || !res.ok) return cur;
+      got = { etag: res.headers.get('etag') ?? '', lastModified: res.headers.get('last-modified') ?? '' };
+      next = parseManifest(await res.json());
+    } catch {
+      return cur;
+    }
+    if (cur && next.revision === cur.revision) {
+      this.validators = got;
+      return cur;
+    }
+    await this._save(next, got);
+    const prev = this.manifest;
+    this.manifest = next;
+    this.validators = got;
+    this.onSwitch(next, prev);
+    return next;
+  }
+
+  /** @param {Manifest} m @param {{etag: string, lastModified: string}} v */
+  async _save(m, v) {
+    const res = new Response(JSON.stringify(m), {
+      headers: { 'content-type': 'application/json', 'x-planktos-etag': v.etag, 'x-planktos-last-modified': v.lastModified },
+    });
+    await (await caches.open(metaCache(this.base))).put(this.key, res);
+  }
+}

@@ -1,0 +1,51 @@
+// Builds the service worker's answer for one manifest file: preconditions and Range as Go's
+// http.ServeContent, headers from the manifest (Content-Type, Content-Length, ETag = the hash,
+// Accept-Ranges), and a streamed body from the first verified source.
+import { planResponse } from './range.js';
+
+/** @typedef {import('./manifest.js').Manifest} Manifest */
+/** @typedef {import('./fetcher.js').Fetcher} Fetcher */
+/** @typedef {import('./stats.js').Stats} Stats */
+
+/**
+ * @param {Request} req
+ * @param {Manifest} m
+ * @param {string} key
+ * @param {{fetcher: Fetcher, stats: Stats, status?: number}} ctx `status` forces a plain full answer
+ *   with that status (the 404 page)
+ * @returns {Promise<Response|null>} null when no verified source answered (the network should)
+ */
+export async function serveFile(req, m, key, { fetcher, stats, status }) {
+  const file = m.files[key];
+  const etag = `"${file.sha256}"`;
+  let plan = status ? { status, start: 0, length: file.size } : planResponse(req.headers, file.size, etag);
+  if (plan.status === 412 || plan.status === 304) {
+    return new Response(null, { status: plan.status, headers: { etag } });
+  }
+  if (plan.status === 416) {
+    /** @type {Record<string, string>} */
+    const h = { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' };
+    if (plan.contentRange) h['content-range'] = plan.contentRange;
+    return new Response(plan.error, { status: 416, headers: h });
+  }
+  if ('multi' in plan && plan.multi) {
+    try {
+      return await fetch(req);
+    } catch {
+      plan = { status: 200, start: 0, length: file.size };
+    }
+  }
+  const headers = new Headers({
+    'content-type': file.type,
+    'content-length': String(plan.length),
+    'accept-ranges': 'bytes',
+    etag,
+  });
+  if (plan.status === 206 && 'contentRange' in plan && plan.contentRange) headers.set('content-range', plan.contentRange);
+  if (req.method === 'HEAD') return new Response(null, { status: plan.status, headers });
+  const opened = await fetcher.open(m, key, plan.start, plan.length);
+  if (!opened) return null;
+  headers.set('x-planktos-source', opened.source);
+  stats.add(opened.source, plan.length);
+  return new Response(opened.stream, { status: plan.status, headers });
+}

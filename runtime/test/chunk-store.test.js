@@ -1,0 +1,72 @@
+// The chunk store WebTorrent reads and writes, over an in-memory FileStore (the real one is
+// CacheStorage, exercised in Chromium by the e2e tests).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chunkStoreClass } from '../src/agent/chunk-store.js';
+import { sha256Hex, verify } from '../src/common/verify.js';
+
+const bytes = (n, seed) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 255);
+
+async function layout() {
+  // three files of 10, 25 and 7 bytes in pieces of 8: pieces span file boundaries
+  const data = [bytes(10, 1), bytes(25, 2), bytes(7, 3)];
+  const files = [];
+  let offset = 0;
+  for (const d of data) {
+    files.push({ name: await sha256Hex(d), offset, length: d.length });
+    offset += d.length;
+  }
+  const whole = new Uint8Array(offset);
+  data.forEach((d, i) => whole.set(d, files[i].offset));
+  return { data, files, whole, length: offset };
+}
+
+const mapStore = () => {
+  const m = new Map();
+  return { m, get: async (s) => m.get(s) ?? null, put: async (s, b) => { m.set(s, b); } };
+};
+const call = (fn) => new Promise((res, rej) => fn((err, v) => (err ? rej(err) : res(v))));
+
+test('pieces from peers become verified files; reads come back from the store', async () => {
+  const { data, files, whole, length } = await layout();
+  const fs = mapStore();
+  const committed = [];
+  const Store = chunkStoreClass(fs, verify, (s) => committed.push(s));
+  const st = new Store(8, { length, files });
+  const pieces = Math.ceil(length / 8);
+  for (let i = pieces - 1; i >= 0; i--) {
+    await call((cb) => st.put(i, whole.slice(i * 8, i * 8 + 8), cb));
+  }
+  assert.deepEqual(committed.sort(), files.map((f) => f.name).sort());
+  for (let i = 0; i < data.length; i++) {
+    assert.deepEqual(new Uint8Array(await fs.m.get(files[i].name).arrayBuffer()), data[i]);
+  }
+  assert.equal(st.mem.size, 0, 'pieces inside kept files are released');
+  for (let i = 0; i < pieces; i++) {
+    const got = await call((cb) => st.get(i, cb));
+    assert.deepEqual(got, whole.slice(i * 8, i * 8 + 8), `piece ${i}`);
+  }
+  assert.deepEqual(await call((cb) => st.get(1, { offset: 3, length: 4 }, cb)), whole.slice(11, 15));
+});
+
+test('seeding from a store filled elsewhere; missing files fail the read', async () => {
+  const { data, files, whole, length } = await layout();
+  const fs = mapStore();
+  await fs.put(files[0].name, new Blob([data[0]]));
+  const st = new (chunkStoreClass(fs, verify, () => {}))(8, { length, files });
+  assert.deepEqual(await call((cb) => st.get(0, cb)), whole.slice(0, 8));
+  await assert.rejects(call((cb) => st.get(1, cb)), /not in store/);
+  await fs.put(files[1].name, new Blob([data[1]]));
+  assert.deepEqual(await call((cb) => st.get(1, cb)), whole.slice(8, 16));
+});
+
+test('a corrupt file is never kept', async () => {
+  const { files, whole, length } = await layout();
+  const fs = mapStore();
+  const st = new (chunkStoreClass(fs, verify, () => {}))(8, { length, files });
+  const bad = whole.slice();
+  bad[3] ^= 1;
+  for (let i = 0; i < Math.ceil(length / 8); i++) await call((cb) => st.put(i, bad.slice(i * 8, i * 8 + 8), cb));
+  assert.equal(fs.m.has(files[0].name), false);
+  assert.equal(fs.m.has(files[1].name), true);
+});
