@@ -12,7 +12,7 @@ if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit
 go vet ./...
 
 echo "==> runtime: unit tests and reproducible bundle"
-(cd runtime && npm test && sh check-dist.sh)
+(cd runtime && npm test && npm run typecheck && sh check-dist.sh)
 
 echo "==> go test (build first: nothing is downloaded inside the network namespace)"
 go test -count=1 -run XXX_build_only ./... >/dev/null

@@ -49,6 +49,8 @@ type Entry struct {
 
 // Runtime carries the settings the browser runtime reads.
 type Runtime struct {
+	Version string `json:"version"` // the runtime build the package ships
+
 	Prefetch      string             `json:"prefetch"`      // all | visited | none
 	PrefetchLimit int64              `json:"prefetchLimit"` // bytes; 0 means no limit
 	P2P           string             `json:"p2p"`           // on | download-only | off

@@ -237,7 +237,7 @@ func build(ctx context.Context, fsys afero.Fs, items []item, opts Options, base 
 	m := &Manifest{Version: ManifestVersion, Generator: Generator, Base: base, Files: map[string]Entry{},
 		Trackers: nonNil(c.WebTrackers()), Webseeds: append([]string{strings.TrimSuffix(opts.BaseURL, "/") +
 			"/" + OutDir + "/"}, c.Webseeds...),
-		Runtime: Runtime{Prefetch: c.Prefetch, PrefetchLimit: c.PrefetchLimit, P2P: c.P2P,
+		Runtime: Runtime{Version: runtime.Version(), Prefetch: c.Prefetch, PrefetchLimit: c.PrefetchLimit, P2P: c.P2P,
 			ICEServers: nonNil(c.ICEServers)}}
 	var blobs []blob
 	seen := map[string]bool{}

@@ -16,6 +16,7 @@ import (
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/planktos/planktos/config"
 	"github.com/planktos/planktos/packager"
+	"github.com/planktos/planktos/runtime"
 	"github.com/spf13/afero"
 )
 
@@ -76,6 +77,9 @@ func TestPackLayoutAndManifest(t *testing.T) {
 		if ok, _ := afero.Exists(fsys, filepath.Join(root, p)); !ok {
 			t.Errorf("%s missing", p)
 		}
+	}
+	if m.Runtime.Version != runtime.Version() || len(m.Runtime.Version) != 16 {
+		t.Errorf("manifest runtime version %q, want the embedded runtime's", m.Runtime.Version)
 	}
 	if m.Base != "/project/" || m.Version != 1 || len(m.Revision) != 64 {
 		t.Errorf("base %q version %d revision %q", m.Base, m.Version, m.Revision)

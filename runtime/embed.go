@@ -3,9 +3,12 @@
 package runtime
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"sync"
 )
 
 //go:embed dist
@@ -36,3 +39,18 @@ func Files(enabled bool) (map[string][]byte, error) {
 	}
 	return out, nil
 }
+
+// Version identifies the embedded runtime build: a hash of every file in dist/. Packages record it in their
+// manifest, so that a new runtime changes a package's revision.
+var Version = sync.OnceValue(func() string {
+	h := sha256.New()
+	fs.WalkDir(dist, "dist", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := fs.ReadFile(dist, p)
+			fmt.Fprintf(h, "%s %d\n", p, len(b))
+			h.Write(b)
+		}
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:16]
+})

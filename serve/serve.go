@@ -5,6 +5,8 @@ package serve
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -130,14 +132,31 @@ func (h *Handler) file(w http.ResponseWriter, r *http.Request, name string, fi f
 		}
 		return
 	}
+	if sha, ok := strings.CutPrefix(strings.TrimPrefix(name, h.Dir), "/planktos/files/"); ok {
+		w.Header().Set("ETag", `"`+sha+`"`) // named by its SHA-256
+	}
 	if h.LocalTracker && strings.HasSuffix(name, "/planktos/manifest.json") {
 		if b, err := withTracker(f, localAnnounce(r)); err == nil {
+			w.Header().Set("ETag", etag(b))
 			http.ServeContent(w, r, name, fi.ModTime(), bytes.NewReader(b))
 			return
 		}
 		f.Seek(0, io.SeekStart) // not a manifest we understand: serve it as it is
 	}
+	if strings.HasSuffix(name, "/planktos/manifest.json") { // revalidated on every navigation
+		if b, err := io.ReadAll(io.LimitReader(f, 64<<20)); err == nil {
+			w.Header().Set("ETag", etag(b))
+			http.ServeContent(w, r, name, fi.ModTime(), bytes.NewReader(b))
+			return
+		}
+	}
 	http.ServeContent(w, r, name, fi.ModTime(), f)
+}
+
+// etag is a strong validator for b: Last-Modified has one-second granularity, too coarse for repackaging.
+func etag(b []byte) string {
+	sum := sha256.Sum256(b)
+	return `"` + hex.EncodeToString(sum[:16]) + `"`
 }
 
 // withTracker returns the manifest read from r with its trackers replaced by announce.

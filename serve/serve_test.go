@@ -142,3 +142,37 @@ func TestServeLocalTracker(t *testing.T) {
 		t.Errorf("/announce reached %q, not the tracker", body)
 	}
 }
+
+func TestServeETags(t *testing.T) {
+	dir := site(t)
+	os.WriteFile(filepath.Join(dir, "planktos/manifest.json"), []byte(`{"revision":"a"}`), 0o644)
+	srv := httptest.NewServer(&serve.Handler{Dir: dir})
+	defer srv.Close()
+	for _, p := range []string{"/planktos/manifest.json", "/planktos/files/abc123"} {
+		resp, err := http.Get(srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		tag := resp.Header.Get("ETag")
+		if tag == "" {
+			t.Fatalf("%s: no ETag", p)
+		}
+		req, _ := http.NewRequest("GET", srv.URL+p, nil)
+		req.Header.Set("If-None-Match", tag)
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotModified {
+			t.Errorf("%s with If-None-Match: %d, want 304", p, resp.StatusCode)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "planktos/manifest.json"), []byte(`{"revision":"b"}`), 0o644)
+	resp, _ := http.Get(srv.URL + "/planktos/manifest.json")
+	resp.Body.Close()
+	if resp.Header.Get("ETag") == "" || resp.StatusCode != 200 {
+		t.Errorf("changed manifest: %d", resp.StatusCode)
+	}
+}
