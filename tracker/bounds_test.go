@@ -1,0 +1,247 @@
+package tracker
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+func TestMaxMessageBytes(t *testing.T) {
+	_, url := startTracker(t, Config{})
+	c := dial(t, url)
+	// Five browser-sized offers, and one of 60 KB, pass the 64 KiB default.
+	if r := c.join(testID(1), testID(2), map[string]any{"offers": offers(5, 3000, 0)}); r["failure reason"] != nil {
+		t.Fatal(r)
+	}
+	if r := c.join(testID(1), testID(2), map[string]any{"offers": offers(1, 60000, 0)}); r["failure reason"] != nil {
+		t.Fatal(r)
+	}
+	c.send(announceMsg(testID(1), testID(2), map[string]any{"offers": offers(1, 1<<20, 0)}))
+	if code := c.closeStatus(); code != websocket.StatusMessageTooBig {
+		t.Fatalf("1 MB message: close %v, want 1009", code)
+	}
+
+	_, url = startTracker(t, Config{MaxMessageBytes: 1000})
+	c = dial(t, url)
+	c.join(testID(1), testID(2), nil)
+	c.send(announceMsg(testID(1), testID(2), map[string]any{"offers": offers(1, 1000, 0)}))
+	if code := c.closeStatus(); code != websocket.StatusMessageTooBig {
+		t.Fatalf("configured limit: close %v, want 1009", code)
+	}
+}
+
+func TestMaxSwarmsPerConn(t *testing.T) {
+	tr, url := startTracker(t, Config{MaxSwarmsPerConn: 3})
+	c := dial(t, url)
+	for i := range 3 {
+		c.join(testID(byte(i)), testID(9), nil)
+	}
+	r := c.join(testID(3), testID(9), nil)
+	if !strings.Contains(r["failure reason"].(string), "too many swarms") || r["info_hash"] == nil {
+		t.Fatalf("4th swarm: %v", r)
+	}
+	if r := c.join(testID(0), testID(9), nil); r["failure reason"] != nil {
+		t.Fatalf("re-announce: %v", r)
+	}
+	c.join(testID(0), testID(9), map[string]any{"event": "stopped"})
+	if r := c.join(testID(3), testID(9), nil); r["failure reason"] != nil {
+		t.Fatalf("after a stop: %v", r)
+	}
+	if st := tr.Stats(); st.Swarms != 3 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// relays counts the offers the clients received.
+func relays(cs []*client) int {
+	time.Sleep(200 * time.Millisecond)
+	n := 0
+	for _, c := range cs {
+		n += len(c.msgs)
+	}
+	return n
+}
+
+func TestMaxOffers(t *testing.T) {
+	for _, tc := range []struct{ max, sent, want int }{{0, 15, 10}, {3, 5, 3}} {
+		_, url := startTracker(t, Config{MaxOffers: tc.max})
+		var cs []*client
+		for i := range 20 {
+			c := dial(t, url)
+			c.join(testID(1), testID(byte(10+i)), nil)
+			cs = append(cs, c)
+		}
+		s := dial(t, url)
+		s.join(testID(1), testID(99), map[string]any{"offers": offers(tc.sent, 10, 0)})
+		if got := relays(cs); got != tc.want {
+			t.Errorf("MaxOffers %d, %d offers: %d relayed, want %d", tc.max, tc.sent, got, tc.want)
+		}
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	tr, url := startTracker(t, Config{MessageRate: 2, MessageBurst: 3})
+	c := dial(t, url)
+	for range 6 {
+		c.send(announceMsg(testID(1), testID(2), nil))
+	}
+	var ok, failed int
+	for {
+		m, err := c.tryRecv(200 * time.Millisecond)
+		if err != nil {
+			break
+		}
+		if r, _ := m["failure reason"].(string); strings.Contains(r, "rate limit") {
+			failed++
+		} else {
+			ok++
+		}
+	}
+	if ok != 3 || failed != 1 || tr.Stats().RateLimited != 3 {
+		t.Fatalf("%d replies, %d rate-limit notices, stats %+v", ok, failed, tr.Stats())
+	}
+	time.Sleep(600 * time.Millisecond) // refills one token
+	if r := c.join(testID(1), testID(2), nil); r["failure reason"] != nil {
+		t.Fatalf("after refill: %v", r)
+	}
+
+	_, url = startTracker(t, Config{MessageRate: -1})
+	c = dial(t, url)
+	for range 300 {
+		c.send(announceMsg(testID(1), testID(2), nil))
+	}
+	for range 300 {
+		if r := c.recv(); r["failure reason"] != nil {
+			t.Fatalf("unlimited: %v", r)
+		}
+	}
+}
+
+func TestIdleTimeout(t *testing.T) {
+	tr, url := startTracker(t, Config{IdleTimeout: 300 * time.Millisecond})
+	silent := dial(t, url) // answers pings but never joins a swarm
+	member := dial(t, url) // in a swarm; sends nothing more, answers pings
+	member.join(testID(1), testID(2), nil)
+	gone := dialNoRead(t, url) // in a swarm, then stops reading: no pongs
+	gone.send(announceMsg(testID(1), testID(3), nil))
+	waitFor(t, "two peers", func() bool { return tr.Stats().Peers == 2 })
+
+	start := time.Now()
+	if code := silent.closeStatus(); code != websocket.StatusPolicyViolation || time.Since(start) > 2*time.Second {
+		t.Fatalf("swarm-less socket: close %v after %v", code, time.Since(start))
+	}
+	waitFor(t, "the unresponsive peer to go", func() bool { return tr.Stats().Peers == 1 })
+	time.Sleep(time.Second) // > 3 idle timeouts: pings keep the member
+	if st := tr.Stats(); st.Peers != 1 || st.Connections != 1 {
+		t.Fatalf("member dropped while answering pings: %+v", st)
+	}
+	if r := member.join(testID(1), testID(2), nil); num(r["incomplete"]) != 1 {
+		t.Fatal(r)
+	}
+}
+
+func TestMaxConns(t *testing.T) {
+	tr, url := startTracker(t, Config{MaxConns: 2})
+	a := dial(t, url)
+	dial(t, url)
+	_, resp, err := websocket.Dial(context.Background(), url, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("3rd connection: %v %v", err, resp)
+	}
+	a.ws.CloseNow()
+	waitFor(t, "a free slot", func() bool { return tr.Stats().Connections == 1 })
+	dial(t, url)
+	if tr.Stats().Refused != 1 {
+		t.Fatalf("stats %+v", tr.Stats())
+	}
+}
+
+func dialOrigin(url, origin string) (*http.Response, error) {
+	h := http.Header{}
+	if origin != "" {
+		h.Set("Origin", origin)
+	}
+	ws, resp, err := websocket.Dial(context.Background(), url, &websocket.DialOptions{HTTPHeader: h})
+	if err == nil {
+		ws.CloseNow()
+	}
+	return resp, err
+}
+
+func TestOriginAllowList(t *testing.T) {
+	_, url := startTracker(t, Config{AllowedOrigins: []string{"https://site.example"}})
+	for origin, want := range map[string]int{
+		"https://site.example": http.StatusSwitchingProtocols,
+		"":                     http.StatusSwitchingProtocols,
+		"https://evil.example": http.StatusForbidden,
+	} {
+		if resp, _ := dialOrigin(url, origin); resp == nil || resp.StatusCode != want {
+			t.Errorf("origin %q: %v, want %d", origin, resp, want)
+		}
+	}
+	_, open := startTracker(t, Config{})
+	if _, err := dialOrigin(open, "https://any.example"); err != nil {
+		t.Errorf("no allow-list: cross-origin refused: %v", err)
+	}
+}
+
+func TestSlowReaderDropped(t *testing.T) {
+	tr, url := startTracker(t, Config{MaxQueueBytes: 64 << 10, MessageRate: -1})
+	fast, slow, s := dial(t, url), dialNoRead(t, url), dial(t, url)
+	fast.join(testID(1), testID(2), nil)
+	slow.send(announceMsg(testID(2), testID(3), nil))
+	waitFor(t, "both peers", func() bool { return tr.Stats().Peers == 2 })
+	sent := 0
+	for ; tr.Stats().Connections == 3; sent++ { // one 10 KB offer to each, until the slow one is dropped
+		if sent > 5000 {
+			t.Fatalf("slow reader never dropped: %+v", tr.Stats())
+		}
+		s.join(testID(1), testID(4), map[string]any{"offers": offers(1, 10000, 0)})
+		s.join(testID(2), testID(4), map[string]any{"offers": offers(1, 10000, 0)})
+		if m := fast.recv(); m["offer"] == nil {
+			t.Fatal(m)
+		}
+	}
+	// The socket buffers took far more than the 64 KiB queue before the queue filled up.
+	if sent < 20 {
+		t.Fatalf("dropped after %d offers: not a slow reader", sent)
+	}
+	if st := tr.Stats(); st.Connections != 2 || st.Peers != 3 {
+		t.Fatalf("stats %+v", st)
+	}
+	t.Logf("dropped after %d offers of 10 KB", sent)
+}
+
+func TestMaxScrape(t *testing.T) {
+	_, url := startTracker(t, Config{MaxScrape: 2})
+	c := dial(t, url)
+	for i := range 5 {
+		c.join(testID(byte(i)), testID(9), nil)
+	}
+	if n := len(scrapeFiles(t, c, nil)); n != 2 {
+		t.Fatalf("all-swarms scrape: %d entries, want 2", n)
+	}
+	ih := testID(0)
+	c.send(map[string]any{"action": "scrape", "info_hash": []any{bin(ih[:]), bin(ih[:]), bin(ih[:])}})
+	if r := c.recv(); !strings.Contains(r["failure reason"].(string), "too many") {
+		t.Fatal(r)
+	}
+}
+
+func TestCloseGoingAway(t *testing.T) {
+	tr, url := startTracker(t, Config{})
+	c := dial(t, url)
+	c.join(testID(1), testID(2), nil)
+	tr.Close()
+	if code := c.closeStatus(); code != websocket.StatusGoingAway {
+		t.Fatalf("close %v", code)
+	}
+	if _, resp, err := websocket.Dial(context.Background(), url, nil); err == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("after Close: %v", err)
+	}
+	tr.Close() // twice is fine
+}

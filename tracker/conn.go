@@ -1,0 +1,216 @@
+package tracker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+var errTooManyHashes = errors.New("too many info hashes in one scrape")
+
+// conn is one client socket. One reader at a time (reading) parses and handles its messages in
+// order: on Linux a goroutine started when the socket becomes readable (see poll_linux.go),
+// elsewhere a goroutine for the socket's lifetime. Writes go through a queue (write.go).
+type conn struct {
+	s  *Server
+	ws *websocket.Conn
+	wireFields
+
+	reading  atomic.Bool // a reader runs (or the connection is finished)
+	finished sync.Once
+
+	members  []member     // guarded by s.mu
+	nmembers atomic.Int32 // len(members), for the janitor
+	lastMsg  atomic.Int64 // unix ns of the last message
+	lastSeen atomic.Int64 // unix ns of the last message, ping or pong
+	pingAt   atomic.Int64
+	closing  atomic.Bool
+
+	tokens  float64 // rate limit bucket; reader only
+	tokenAt int64
+	limited bool // the last message was dropped
+
+	writeState
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// wake starts a reader unless one runs.
+func (c *conn) wake() {
+	if c.reading.CompareAndSwap(false, true) {
+		go c.drain(true)
+	}
+}
+
+// drain reads and handles messages. With poll it stops once no input is buffered and re-arms the
+// socket; without, it reads until the socket closes. The caller has set reading.
+func (c *conn) drain(poll bool) {
+	for {
+		if err := c.readOne(); err != nil {
+			// Finish the close handshake coder/websocket may have begun (1009 for a message over
+			// the limit) so that the client reads the reason, rather than a reset.
+			c.closing.Store(true)
+			c.ws.Close(websocket.StatusNormalClosure, "")
+			c.finish()
+			return
+		}
+		if poll && !c.pending() {
+			break
+		}
+	}
+	c.reading.Store(false)
+	if !c.rearm() {
+		c.abandon()
+	}
+}
+
+// readOne reads and handles one message. Oversized messages make coder/websocket close the
+// socket with 1009 (message too big).
+func (c *conn) readOne() error {
+	_, rd, err := c.ws.Reader(context.Background())
+	if err != nil {
+		return err
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	if _, err = buf.ReadFrom(rd); err == nil {
+		c.handle(buf.Bytes())
+	}
+	bufPool.Put(buf)
+	return err
+}
+
+// handle answers one message. Offers and answers are copied out of msg before it returns.
+func (c *conn) handle(msg []byte) {
+	now := time.Now().UnixNano()
+	c.lastMsg.Store(now)
+	c.lastSeen.Store(now)
+	s := c.s
+	s.n.messages.Add(1)
+	s.n.bytesIn.Add(uint64(len(msg)))
+	if !c.take(now) {
+		s.n.rateLimited.Add(1)
+		if !c.limited { // one notice per run of dropped messages
+			c.limited = true
+			c.reply(failure("announce", nil, "rate limit exceeded: message dropped"))
+			s.n.failures.Add(1)
+		}
+		return
+	}
+	c.limited = false
+	r, err := parse(msg)
+	switch {
+	case err != nil:
+		c.fail(&r, err)
+	case r.action == "scrape":
+		s.scrape(c, &r)
+	default:
+		s.announce(c, &r)
+	}
+}
+
+// take takes a token from the bucket, refilled at MessageRate per second up to MessageBurst.
+func (c *conn) take(now int64) bool {
+	rate := c.s.cfg.MessageRate
+	if rate < 0 {
+		return true
+	}
+	c.tokens = min(c.tokens+float64(now-c.tokenAt)/1e9*rate, float64(c.s.cfg.MessageBurst))
+	c.tokenAt = now
+	if c.tokens < 1 {
+		return false
+	}
+	c.tokens--
+	return true
+}
+
+// fail replies with a failure reason naming the request's action and info hash when known.
+func (c *conn) fail(r *request, err error) {
+	var ih *ID
+	if r.hasIH {
+		ih = &r.infoHash
+	}
+	c.reply(failure(r.action, ih, err.Error()))
+	c.s.n.failures.Add(1)
+}
+
+func (c *conn) seen() { c.lastSeen.Store(time.Now().UnixNano()) }
+
+// kill drops the connection without a close handshake.
+func (c *conn) kill() {
+	c.closing.Store(true)
+	c.ws.CloseNow()
+	c.abandon()
+}
+
+// closeWith closes with a close frame, waiting up to 5 s for the client's. The handshake reads
+// the socket, so it needs the reader's place: a reader that does not finish within 200 ms (one
+// waiting for the rest of a message) gets the socket closed under it instead.
+func (c *conn) closeWith(code websocket.StatusCode, reason string) {
+	c.closing.Store(true)
+	for deadline := time.Now().Add(200 * time.Millisecond); !c.reading.CompareAndSwap(false, true); {
+		if time.Now().After(deadline) {
+			c.kill()
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.ws.Close(code, reason)
+	c.finish()
+}
+
+// abandon finishes a closed connection unless a reader is there to notice the close itself.
+func (c *conn) abandon() {
+	if c.reading.CompareAndSwap(false, true) {
+		c.finish()
+	}
+}
+
+// finish is "stopped" for every swarm the socket joined; it runs once.
+func (c *conn) finish() {
+	c.finished.Do(func() {
+		c.ws.CloseNow()
+		c.shut()
+		c.s.connMu.Lock()
+		delete(c.s.conns, c)
+		c.s.connMu.Unlock()
+		c.s.dropConn(c)
+		c.s.nconns.Add(-1)
+	})
+}
+
+// check closes the socket when idle and pings swarm members when quiet (called by the janitor).
+// Clients that re-announce every Interval are never pinged with the default timings.
+func (c *conn) check(now int64) {
+	if c.closing.Load() {
+		return
+	}
+	idle := int64(c.s.cfg.IdleTimeout)
+	quiet := now - c.lastSeen.Load()
+	switch {
+	case c.nmembers.Load() == 0 && now-c.lastMsg.Load() >= idle:
+		go c.closeWith(websocket.StatusPolicyViolation, "idle timeout")
+	case quiet >= idle: // a swarm member that answers no pings: gone or stuck
+		go c.kill()
+	case c.writeStalled(now):
+		c.s.cfg.logf("tracker: dropping a client whose socket accepts no data")
+		go c.kill()
+	case c.nmembers.Load() > 0 && quiet >= idle/2 && now-c.pingAt.Load() >= idle/2:
+		c.pingAt.Store(now)
+		go c.ping(time.Duration(idle / 2))
+	}
+}
+
+// ping sends a ping and drops the socket if no pong comes within d.
+func (c *conn) ping(d time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	if err := c.ws.Ping(ctx); err != nil {
+		c.kill()
+	}
+}

@@ -1,0 +1,156 @@
+//go:build linux
+
+package tracker
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"sync"
+	"syscall"
+
+	"github.com/coder/websocket"
+)
+
+// On Linux an idle connection has no goroutine: its socket sits in an epoll set (one-shot, level
+// triggered) and a goroutine is started to read only when it becomes readable. That goroutine
+// reads every message already received, then re-arms the socket and exits. A message that arrives
+// in pieces simply keeps its goroutine waiting in coder/websocket until it is complete.
+
+const epollOneShot = 0x40000000 // EPOLLONESHOT
+
+type poller struct {
+	epfd   int
+	life   sync.RWMutex // held for reading around every use of epfd; closed under the write lock
+	closed bool
+	mu     sync.Mutex // guards conns
+	conns  map[int32]*conn
+}
+
+func newPoller(ctx context.Context) (*poller, error) {
+	fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	p := &poller{epfd: fd, conns: map[int32]*conn{}}
+	go p.run(ctx)
+	return p, nil
+}
+
+func (p *poller) run(ctx context.Context) {
+	defer func() {
+		p.life.Lock()
+		p.closed = true
+		syscall.Close(p.epfd)
+		p.life.Unlock()
+	}()
+	events := make([]syscall.EpollEvent, 256)
+	var ready []*conn
+	for ctx.Err() == nil {
+		n, err := syscall.EpollWait(p.epfd, events, 500)
+		if err != nil && err != syscall.EINTR {
+			return
+		}
+		ready = ready[:0]
+		p.mu.Lock()
+		for _, ev := range events[:max(n, 0)] {
+			if c := p.conns[ev.Fd]; c != nil {
+				ready = append(ready, c)
+			}
+		}
+		p.mu.Unlock()
+		for _, c := range ready {
+			c.wake()
+		}
+	}
+}
+
+func (p *poller) ctl(op, fd int) error {
+	p.life.RLock()
+	defer p.life.RUnlock()
+	if p.closed {
+		return syscall.EBADF
+	}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | epollOneShot, Fd: int32(fd)}
+	return syscall.EpollCtl(p.epfd, op, fd, &ev)
+}
+
+// add watches c's socket.
+func (p *poller) add(c *conn) error {
+	p.mu.Lock()
+	p.conns[int32(c.wire.fd)] = c
+	p.mu.Unlock()
+	return p.ctl(syscall.EPOLL_CTL_ADD, c.wire.fd)
+}
+
+// arm watches c's socket for the next input.
+func (p *poller) arm(c *conn) error { return p.ctl(syscall.EPOLL_CTL_MOD, c.wire.fd) }
+
+// remove forgets c's socket; it runs before the descriptor is closed (wireConn.Close).
+func (p *poller) remove(c *conn) {
+	p.mu.Lock()
+	if p.conns[int32(c.wire.fd)] == c {
+		delete(p.conns, int32(c.wire.fd))
+	}
+	p.mu.Unlock()
+	p.ctl(syscall.EPOLL_CTL_DEL, c.wire.fd)
+}
+
+// accept upgrades the request with a wireConn under coder/websocket when epoll is available.
+func (s *Server) accept(w http.ResponseWriter, r *http.Request, c *conn, opts *websocket.AcceptOptions) (*websocket.Conn, error) {
+	if s.poll == nil {
+		return websocket.Accept(w, r, opts)
+	}
+	hw := &hijackWriter{ResponseWriter: w}
+	ws, err := websocket.Accept(hw, r, opts)
+	if err == nil {
+		c.wire, c.br = hw.wire, hw.br
+		c.wire.onClose = func() { s.poll.remove(c) }
+	}
+	return ws, err
+}
+
+// attach hands the connection to the poller, or reads it on this goroutine without one. The
+// caller holds the reader's place (reading) until here.
+func (s *Server) attach(c *conn) {
+	early := c.pending() // bytes read with the upgrade request raise no epoll event
+	if c.wire == nil || s.poll.add(c) != nil {
+		c.drain(false)
+		return
+	}
+	c.reading.Store(false)
+	switch {
+	case early:
+		c.wake()
+	case !c.rearm(): // an event that came while we held the place was dropped: ask again
+		c.abandon()
+	}
+}
+
+// pending reports whether input waits in user space (coder's buffer or ours).
+func (c *conn) pending() bool {
+	return c.br != nil && c.br.Buffered() > 0 || c.wire != nil && c.wire.buffered()
+}
+
+// rearm is called by a reader that found no more buffered input.
+func (c *conn) rearm() bool {
+	return c.s.poll.arm(c) == nil
+}
+
+type wireFields struct {
+	wire *wireConn
+	br   *bufio.Reader
+}
+
+func (c *conn) beginBatch() {
+	if c.wire != nil {
+		c.wire.beginBatch()
+	}
+}
+
+func (c *conn) endBatch() error {
+	if c.wire != nil {
+		return c.wire.endBatch()
+	}
+	return nil
+}

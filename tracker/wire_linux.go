@@ -1,0 +1,209 @@
+//go:build linux
+
+package tracker
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"syscall"
+)
+
+// wireConn is the socket under coder/websocket on Linux. It keeps an idle connection small:
+//
+//   - reads go through a pooled 16 KiB buffer taken only for the read system call and given back
+//     as soon as it is drained, so coder's bufio.Reader can be tiny and an idle socket holds none;
+//   - writes: coder writes each frame through a small bufio.Writer (wbufSize) and flushes it; a
+//     frame larger than that reaches us as one full-buffer write plus the rest, which we join into
+//     one system call. While the sender batches (batch), everything waits for endBatch: one
+//     system call for a burst of messages;
+//   - Close takes the socket out of the epoll set before the descriptor can be reused.
+type wireConn struct {
+	*net.TCPConn
+	rc      syscall.RawConn
+	fd      int
+	onClose func()
+	once    sync.Once
+
+	rbuf *[]byte // read side: one reader at a time (coder's read lock)
+	r, w int
+
+	wmu   sync.Mutex // write side
+	held  *[]byte
+	batch bool
+	werr  error
+}
+
+const (
+	rbufSize = 16 << 10
+	wbufSize = 256 // > the largest control frame (2 + 125 bytes), so control frames are never split
+	maxHeld  = 64 << 10
+)
+
+var ioPool = sync.Pool{New: func() any { b := make([]byte, 0, rbufSize); return &b }}
+
+func getIOBuf() *[]byte { b := ioPool.Get().(*[]byte); *b = (*b)[:0]; return b }
+
+func putIOBuf(b *[]byte) {
+	if cap(*b) <= maxHeld*2 {
+		ioPool.Put(b)
+	}
+}
+
+// newWireConn wraps a hijacked connection; early holds bytes the client sent after its upgrade
+// request that net/http already read.
+func newWireConn(nc net.Conn, early []byte) (*wireConn, error) {
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return nil, errors.New("not a TCP connection")
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	c := &wireConn{TCPConn: tc, rc: rc}
+	rc.Control(func(fd uintptr) { c.fd = int(fd) })
+	if len(early) > 0 {
+		c.rbuf = getIOBuf()
+		*c.rbuf = append(*c.rbuf, early...)
+		c.w = len(early)
+	}
+	return c, nil
+}
+
+func (c *wireConn) Read(p []byte) (int, error) {
+	if c.rbuf == nil {
+		if err := c.fill(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, (*c.rbuf)[c.r:c.w])
+	c.r += n
+	if c.r == c.w {
+		putIOBuf(c.rbuf)
+		c.rbuf = nil
+	}
+	return n, nil
+}
+
+// fill waits until the socket is readable, then reads what is there into a pooled buffer.
+func (c *wireConn) fill() error {
+	var n int
+	var rerr error
+	err := c.rc.Read(func(fd uintptr) bool {
+		b := getIOBuf()
+		for {
+			n, rerr = syscall.Read(int(fd), (*b)[:rbufSize])
+			if rerr != syscall.EINTR {
+				break
+			}
+		}
+		if rerr == syscall.EAGAIN {
+			putIOBuf(b)
+			return false // wait for readability
+		}
+		if n > 0 {
+			c.rbuf, c.r, c.w = b, 0, n
+		} else {
+			putIOBuf(b)
+		}
+		return true
+	})
+	switch {
+	case err != nil:
+		return err
+	case rerr != nil:
+		return rerr
+	case n == 0:
+		return io.EOF
+	}
+	return nil
+}
+
+// buffered reports whether read data waits in user space.
+func (c *wireConn) buffered() bool { return c.rbuf != nil }
+
+func (c *wireConn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.werr != nil {
+		return 0, c.werr
+	}
+	if c.batch || len(p) == wbufSize { // a batch, or the first part of a large frame: hold
+		if c.held == nil {
+			c.held = getIOBuf()
+		}
+		*c.held = append(*c.held, p...)
+		if len(*c.held) >= maxHeld {
+			c.writeHeld()
+		}
+		return len(p), c.werr
+	}
+	if c.held != nil {
+		*c.held = append(*c.held, p...)
+		c.writeHeld()
+		return len(p), c.werr
+	}
+	_, c.werr = c.TCPConn.Write(p)
+	return len(p), c.werr
+}
+
+// writeHeld writes and releases the held bytes (wmu held).
+func (c *wireConn) writeHeld() {
+	if c.held == nil {
+		return
+	}
+	if c.werr == nil {
+		_, c.werr = c.TCPConn.Write(*c.held)
+	}
+	putIOBuf(c.held)
+	c.held = nil
+}
+
+// beginBatch holds all writes until endBatch.
+func (c *wireConn) beginBatch() {
+	c.wmu.Lock()
+	c.batch = true
+	c.wmu.Unlock()
+}
+
+func (c *wireConn) endBatch() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.batch = false
+	c.writeHeld()
+	return c.werr
+}
+
+func (c *wireConn) Close() error {
+	c.once.Do(func() {
+		if c.onClose != nil {
+			c.onClose()
+		}
+	})
+	return c.TCPConn.Close()
+}
+
+// hijackWriter hands coder/websocket a wireConn and small buffers instead of net/http's 4 KiB ones.
+type hijackWriter struct {
+	http.ResponseWriter
+	wire *wireConn
+	br   *bufio.Reader
+}
+
+func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	early, _ := brw.Reader.Peek(brw.Reader.Buffered())
+	if h.wire, err = newWireConn(nc, early); err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	h.br = bufio.NewReaderSize(h.wire, 16)
+	return h.wire, bufio.NewReadWriter(h.br, bufio.NewWriterSize(h.wire, wbufSize)), nil
+}
