@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -202,5 +203,55 @@ func hugoSiteOverlay(t *testing.T, dir string, files map[string]string) {
 		if c != "<dir>" {
 			os.WriteFile(full, []byte(c), 0o644)
 		}
+	}
+}
+
+// TestServeWithTracker starts `planktos serve` on a packaged folder and checks that the served manifest
+// points browsers at the server's own tracker, which answers WebSocket upgrades at /announce.
+func TestServeWithTracker(t *testing.T) {
+	dir := hugoSite(t, nil)
+	if code, _, errs := run(t, dir, "hugo"); code != 0 {
+		t.Fatal(errs)
+	}
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--quiet", "public")
+	cmd.Dir = dir
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
+	var addr string
+	buf := make([]byte, 4096)
+	for addr == "" {
+		n, err := stderr.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, rest, ok := strings.Cut(string(buf[:n]), "Tracker at ws://"); ok {
+			addr = strings.TrimSuffix(strings.Fields(rest)[0], "/announce")
+		}
+	}
+	resp, err := http.Get("http://" + addr + "/blog/planktos/manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct{ Trackers []string }
+	json.NewDecoder(resp.Body).Decode(&m)
+	resp.Body.Close()
+	if len(m.Trackers) != 1 || m.Trackers[0] != "ws://"+addr+"/announce" {
+		t.Errorf("served trackers %v, want this server's", m.Trackers)
+	}
+	req, _ := http.NewRequest("GET", "http://"+addr+"/announce", nil)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Errorf("/announce answered %d, want 101", resp.StatusCode)
 	}
 }

@@ -13,19 +13,25 @@ import (
 
 	"github.com/planktos/planktos/packager"
 	"github.com/planktos/planktos/serve"
+	"github.com/planktos/planktos/tracker"
 	"github.com/spf13/cobra"
 )
 
 func newServeCmd() *cobra.Command {
 	var addr, base string
-	var quiet bool
+	var quiet, noTracker, keepTrackers bool
 	cmd := &cobra.Command{
 		Use:   "serve [flags] [DIR]",
 		Short: "Serve a packaged site locally (Range requests, planktos cache headers)",
 		Long: `Serve a packaged site folder (default: public) for previewing it. The URL path prefix comes from the
-package's manifest (its baseURL's path) unless --base is given. Every request is logged with the bytes sent.`,
+package's manifest (its baseURL's path) unless --base is given. Every request is logged with the bytes sent.
+
+A WebSocket tracker answers at ws://ADDR/announce on the same port, and the manifest is served with that
+tracker as its only one (the file on disk is not changed), so previewing browsers find each other here.
+--keep-trackers serves the package's own trackers instead; --no-tracker runs no tracker.`,
 		Example: `  planktos serve public
-  planktos serve --addr 127.0.0.1:1313 testsite/public`,
+  planktos serve --addr 127.0.0.1:1313 testsite/public
+  planktos serve --keep-trackers public`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := "public"
@@ -48,12 +54,19 @@ package's manifest (its baseURL's path) unless --base is given. Every request is
 			if !quiet {
 				h.Log = log.New(os.Stderr, "", log.Ltime)
 			}
+			if !noTracker {
+				t := tracker.New(tracker.Config{})
+				defer t.Close()
+				h.Tracker, h.LocalTracker = t, !keepTrackers
+			}
 			return listen(cmd.Context(), addr, h)
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().StringVar(&base, "base", "", "URL path prefix (default: the manifest's base, else /)")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not log requests")
+	cmd.Flags().BoolVar(&noTracker, "no-tracker", false, "run no tracker at /announce")
+	cmd.Flags().BoolVar(&keepTrackers, "keep-trackers", false, "serve the manifest's own trackers, not this server's")
 	return cmd
 }
 
@@ -80,6 +93,9 @@ func listen(ctx context.Context, addr string, h *serve.Handler) error {
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(os.Stderr, "Serving %s at http://%s%s (Ctrl+C to stop)\n", h.Dir, ln.Addr(), h.Base)
+	if h.Tracker != nil {
+		fmt.Fprintf(os.Stderr, "Tracker at ws://%s/announce\n", ln.Addr())
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
