@@ -85,6 +85,22 @@ func manifestBase(dir string) string {
 
 // listen serves h until ctx ends, then shuts down gracefully.
 func listen(ctx context.Context, addr string, h *serve.Handler) error {
+	err := serveHTTP(ctx, addr, h, func(a net.Addr) {
+		fmt.Fprintf(os.Stderr, "Serving %s at http://%s%s (Ctrl+C to stop)\n", h.Dir, a, h.Base)
+		if h.Tracker != nil {
+			fmt.Fprintf(os.Stderr, "Tracker at ws://%s/announce\n", a)
+		}
+	})
+	if err == nil {
+		fmt.Fprintf(os.Stderr, "Stopped; sent %s\n", packager.Bytes(h.Sent.Load()))
+	}
+	return err
+}
+
+// serveHTTP listens on addr, calls ready with the address, and serves h until ctx ends; then it stops
+// listening and waits up to 5 s for requests in flight. (Hijacked WebSocket connections are their owner's
+// to close.)
+func serveHTTP(ctx context.Context, addr string, h http.Handler, ready func(net.Addr)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		err = fmt.Errorf("listen on %s: %w (pick another port with --addr)", addr, err)
@@ -92,10 +108,7 @@ func listen(ctx context.Context, addr string, h *serve.Handler) error {
 		return usageError{err}
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(os.Stderr, "Serving %s at http://%s%s (Ctrl+C to stop)\n", h.Dir, ln.Addr(), h.Base)
-	if h.Tracker != nil {
-		fmt.Fprintf(os.Stderr, "Tracker at ws://%s/announce\n", ln.Addr())
-	}
+	ready(ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -108,6 +121,5 @@ func listen(ctx context.Context, addr string, h *serve.Handler) error {
 	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "Stopped; sent %s\n", packager.Bytes(h.Sent.Load()))
 	return nil
 }
