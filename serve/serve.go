@@ -39,6 +39,10 @@ type Handler struct {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.Tracker != nil && r.URL.Path == "/announce" {
+		h.Tracker.ServeHTTP(w, r) // unwrapped: the WebSocket upgrade hijacks the connection
+		return
+	}
 	start := time.Now()
 	cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
 	h.serve(cw, r)
@@ -50,10 +54,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
-	if h.Tracker != nil && r.URL.Path == "/announce" {
-		h.Tracker.ServeHTTP(w, r)
-		return
-	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -206,6 +206,9 @@ func (c *countingWriter) WriteHeader(status int) {
 	c.status = status
 	c.ResponseWriter.WriteHeader(status)
 }
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.ResponseWriter.Write(p)
