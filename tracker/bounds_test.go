@@ -1,7 +1,10 @@
 package tracker
 
 import (
+	"bufio"
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -244,4 +247,40 @@ func TestCloseGoingAway(t *testing.T) {
 		t.Fatalf("after Close: %v", err)
 	}
 	tr.Close() // twice is fine
+}
+
+// TestMessageInUpgradePacket sends the upgrade request and the first message in one write, so
+// that net/http has read part of the WebSocket stream before the upgrade: it must not be lost.
+func TestMessageInUpgradePacket(t *testing.T) {
+	_, url := startTracker(t, Config{})
+	host := strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/announce")
+	nc, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	msg := []byte(js(announceMsg(testID(1), testID(2), nil)))
+	key := [4]byte{1, 2, 3, 4}
+	frame := append([]byte{0x81, 0x80 | 126, byte(len(msg) >> 8), byte(len(msg))}, key[:]...)
+	for i, b := range msg {
+		frame = append(frame, b^key[i%4])
+	}
+	req := "GET /announce HTTP/1.1\r\nHost: " + host + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	nc.Write(append([]byte(req), frame...))
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(nc)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	var h [2]byte
+	if _, err := io.ReadFull(br, h[:]); err != nil {
+		t.Fatalf("no reply to the early message: %v", err)
+	}
+	reply := make([]byte, h[1]&0x7F)
+	io.ReadFull(br, reply)
+	if !strings.Contains(string(reply), `"incomplete":1`) {
+		t.Fatalf("reply %q", reply)
+	}
 }

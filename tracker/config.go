@@ -21,8 +21,10 @@ type Config struct {
 	// limit), MessageBurst the bucket size (default 100). Messages over the rate are dropped.
 	MessageRate  float64
 	MessageBurst int
-	// IdleTimeout closes a connection that sent no message for this long, unless it is in a swarm and
-	// keeps answering the pings sent every IdleTimeout/3 (default 5 minutes).
+	// IdleTimeout closes a connection outside any swarm that sent no message for this long. A
+	// connection in a swarm stays while it is alive: quiet for IdleTimeout/2 it is pinged, and it is
+	// dropped only when nothing (message, ping, pong) came for IdleTimeout (default 5 minutes; so
+	// browsers, which re-announce every Interval, are never pinged).
 	IdleTimeout time.Duration
 	// MaxConns caps open WebSocket connections; more get HTTP 503 (default 20000; negative: no limit).
 	MaxConns int

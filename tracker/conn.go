@@ -23,6 +23,7 @@ type conn struct {
 
 	reading  atomic.Bool // a reader runs (or the connection is finished)
 	finished sync.Once
+	done     atomic.Bool // finished
 
 	members  []member     // guarded by s.mu
 	nmembers atomic.Int32 // len(members), for the janitor
@@ -31,9 +32,10 @@ type conn struct {
 	pingAt   atomic.Int64
 	closing  atomic.Bool
 
-	tokens  float64 // rate limit bucket; reader only
-	tokenAt int64
-	limited bool // the last message was dropped
+	tokens   float64 // rate limit bucket; reader only
+	tokenAt  int64
+	limited  bool // the last message was dropped
+	replying bool // the reader must write the queue (reply)
 
 	writeState
 }
@@ -50,17 +52,30 @@ func (c *conn) wake() {
 // drain reads and handles messages. With poll it stops once no input is buffered and re-arms the
 // socket; without, it reads until the socket closes. The caller has set reading.
 func (c *conn) drain(poll bool) {
+	batching := false
 	for {
+		if !batching && c.pending() { // more input is here: hold writes to c until it is handled
+			c.beginBatch()
+			batching = true
+		}
 		if err := c.readOne(); err != nil {
 			// Finish the close handshake coder/websocket may have begun (1009 for a message over
 			// the limit) so that the client reads the reason, rather than a reset.
 			c.closing.Store(true)
+			c.endBatch()
 			c.ws.Close(websocket.StatusNormalClosure, "")
 			c.finish()
 			return
 		}
-		if poll && !c.pending() {
-			break
+		if !c.pending() {
+			if batching {
+				c.endBatch()
+				batching = false
+			}
+			c.flushReplies()
+			if poll {
+				break
+			}
 		}
 	}
 	c.reading.Store(false)
@@ -154,6 +169,9 @@ func (c *conn) kill() {
 func (c *conn) closeWith(code websocket.StatusCode, reason string) {
 	c.closing.Store(true)
 	for deadline := time.Now().Add(200 * time.Millisecond); !c.reading.CompareAndSwap(false, true); {
+		if c.done.Load() {
+			return
+		}
 		if time.Now().After(deadline) {
 			c.kill()
 			return
@@ -174,6 +192,7 @@ func (c *conn) abandon() {
 // finish is "stopped" for every swarm the socket joined; it runs once.
 func (c *conn) finish() {
 	c.finished.Do(func() {
+		c.done.Store(true)
 		c.ws.CloseNow()
 		c.shut()
 		c.s.connMu.Lock()

@@ -45,8 +45,16 @@
 // # Bounds
 //
 // Every resource a client can make the tracker spend is bounded by Config: message size (larger
-// messages close the socket), swarms per connection, offers per announce (extra offers are ignored),
-// messages per second per connection (a token bucket; excess messages are dropped), idle time (closed
-// after IdleTimeout without a message — or, for a connection in a swarm, without answering pings),
-// connections overall, the outgoing queue of a slow reader, and an optional Origin allow-list.
+// messages close the socket with 1009), swarms per connection, offers per announce (extra offers are
+// ignored), messages per second per connection (a token bucket; excess messages are dropped), idle
+// time (closed after IdleTimeout without a message — or, for a connection in a swarm, without
+// answering pings), connections overall, the outgoing queue and write time of a slow reader, and an
+// optional Origin allow-list.
+//
+// # Implementation
+//
+// The WebSocket layer is github.com/coder/websocket. On Linux an idle connection costs no goroutine
+// and no buffer: sockets wait in an epoll set and are read by a short-lived goroutine when data
+// arrives, through pooled buffers (poll_linux.go, wire_linux.go). Messages are parsed by a small
+// validating JSON scanner (scan.go) that relays offers and answers as the bytes the client sent.
 package tracker

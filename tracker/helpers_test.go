@@ -17,12 +17,16 @@ import (
 func startTracker(t *testing.T, cfg Config) (*Server, string) {
 	t.Helper()
 	tr := New(cfg)
+	return tr, serveTracker(t, tr)
+}
+
+func serveTracker(t *testing.T, tr *Server) string {
 	mux := http.NewServeMux()
 	mux.Handle("/announce", tr)
 	mux.Handle("/stats", tr.StatsHandler())
 	hs := httptest.NewServer(mux)
 	t.Cleanup(func() { tr.Close(); hs.Close() })
-	return tr, "ws" + strings.TrimPrefix(hs.URL, "http") + "/announce"
+	return "ws" + strings.TrimPrefix(hs.URL, "http") + "/announce"
 }
 
 // client is a real WebSocket client; a goroutine reads its messages into msgs (which keeps

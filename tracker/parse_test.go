@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -134,5 +135,20 @@ func TestRelayedMessageIsValidJSON(t *testing.T) {
 	}
 	if err := json.Unmarshal(failure("announce", nil, "bad \x00 \"thing\" \u2028 ☃"), &m); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestPlain8(t *testing.T) {
+	for i := range 8 {
+		for _, c := range []byte{'"', '\\', 0, 0x1F, 0x80, 0xFF} {
+			w := []byte("abcdefgh")
+			w[i] = c
+			if plain8(binary.LittleEndian.Uint64(w)) {
+				t.Errorf("%q seen as plain", w)
+			}
+		}
+	}
+	if !plain8(binary.LittleEndian.Uint64([]byte(" ~!#[]/\x7f"))) {
+		t.Error("plain bytes refused")
 	}
 }

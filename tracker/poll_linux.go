@@ -20,11 +20,12 @@ import (
 const epollOneShot = 0x40000000 // EPOLLONESHOT
 
 type poller struct {
-	epfd   int
-	life   sync.RWMutex // held for reading around every use of epfd; closed under the write lock
-	closed bool
-	mu     sync.Mutex // guards conns
-	conns  map[int32]*conn
+	flusher *flusher
+	epfd    int
+	life    sync.RWMutex // held for reading around every use of epfd; closed under the write lock
+	closed  bool
+	mu      sync.Mutex // guards conns
+	conns   map[int32]*conn
 }
 
 func newPoller(ctx context.Context) (*poller, error) {
@@ -32,7 +33,7 @@ func newPoller(ctx context.Context) (*poller, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &poller{epfd: fd, conns: map[int32]*conn{}}
+	p := &poller{epfd: fd, conns: map[int32]*conn{}, flusher: newFlusher(ctx)}
 	go p.run(ctx)
 	return p, nil
 }
@@ -106,6 +107,11 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, c *conn, opts *w
 	if err == nil {
 		c.wire, c.br = hw.wire, hw.br
 		c.wire.onClose = func() { s.poll.remove(c) }
+		c.wire.maxOut, c.wire.timeout, c.wire.flusher = s.cfg.MaxQueueBytes, s.cfg.WriteTimeout, s.poll.flusher
+		c.wire.onFail = func() {
+			s.cfg.logf("tracker: dropping a client: %v", c.wire.werr)
+			c.kill()
+		}
 	}
 	return ws, err
 }
@@ -141,6 +147,9 @@ type wireFields struct {
 	wire *wireConn
 	br   *bufio.Reader
 }
+
+// direct reports whether writes go straight to the socket (they never block).
+func (c *conn) direct() bool { return c.wire != nil }
 
 func (c *conn) beginBatch() {
 	if c.wire != nil {

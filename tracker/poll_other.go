@@ -28,3 +28,4 @@ func (c *conn) pending() bool   { return false }
 func (c *conn) rearm() bool     { return false }
 func (c *conn) beginBatch()     {}
 func (c *conn) endBatch() error { return nil }
+func (c *conn) direct() bool    { return false }

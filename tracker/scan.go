@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"unicode/utf8"
@@ -107,6 +108,10 @@ func (s *scanner) str() (raw []byte, esc bool, err error) {
 	s.i++ // opening quote
 	start, ascii := s.i, true
 	for s.i < len(s.b) {
+		if s.i+8 <= len(s.b) && plain8(binary.LittleEndian.Uint64(s.b[s.i:])) {
+			s.i += 8 // SDP is long runs of plain ASCII between \r\n escapes
+			continue
+		}
 		c := s.b[s.i]
 		switch {
 		case c == '"':
@@ -129,6 +134,14 @@ func (s *scanner) str() (raw []byte, esc bool, err error) {
 		}
 	}
 	return nil, false, errSyntax
+}
+
+// plain8 reports whether 8 bytes hold no quote, backslash, control character or non-ASCII byte
+// (SWAR: a byte below n in x shows as its top bit in (x - 0x01…·n) &^ x).
+func plain8(w uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q, b := w^(lo*'"'), w^(lo*'\\')
+	return ((w-lo*0x20)&^w|(q-lo)&^q|(b-lo)&^b|w)&hi == 0
 }
 
 // escape checks the escape sequence at s.i and steps over it.

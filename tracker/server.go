@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,16 +97,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.connMu.Lock()
 	s.conns[c] = struct{}{}
 	s.connMu.Unlock()
+	if s.ctx.Err() != nil { // Close ran meanwhile and did not see c
+		c.reading.Store(false)
+		c.kill()
+		return
+	}
 	s.attach(c) // on Linux this returns at once: the socket waits in the epoll set
 }
 
 // dropConn is "stopped" for every swarm socket c joined.
 func (s *Server) dropConn(c *conn) {
 	s.mu.Lock()
-	for len(c.members) > 0 {
-		m := c.members[len(c.members)-1]
+	for _, m := range slices.Clone(c.members) {
 		s.leave(c, m.ih, m.pid)
 	}
+	c.members = nil
+	c.nmembers.Store(0)
 	s.mu.Unlock()
 }
 

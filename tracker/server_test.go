@@ -348,3 +348,47 @@ func TestMessagesPerSecond(t *testing.T) {
 	}
 	waitFor(t, "a rate sample", func() bool { return tr.Stats().MessagesPerSecond > 0 })
 }
+
+// TestGoroutinePerConnection runs the core exchange without epoll, as on systems other than Linux.
+func TestGoroutinePerConnection(t *testing.T) {
+	tr := New(Config{})
+	tr.poll = nil
+	url := serveTracker(t, tr)
+	ih := testID(1)
+	a, b := dial(t, url), dial(t, url)
+	b.join(ih, testID(3), nil)
+	a.join(ih, testID(2), map[string]any{"offers": offers(1, 5000, 0)})
+	off := b.recv()
+	bID := testID(3)
+	b.send(map[string]any{"action": "announce", "info_hash": bin(ih[:]), "peer_id": bin(bID[:]),
+		"to_peer_id": off["peer_id"], "offer_id": off["offer_id"], "answer": map[string]any{"type": "answer", "sdp": "x"}})
+	if m := a.recv(); m["answer"] == nil {
+		t.Fatal(m)
+	}
+	a.ws.CloseNow()
+	waitFor(t, "a to leave", func() bool { return tr.Stats().Peers == 1 })
+}
+
+// TestRelaySizes relays offers from tiny to the 64 KiB limit and checks each arrives intact
+// (frames below, at and above the 256-byte write buffer, one at a time and in bursts).
+func TestRelaySizes(t *testing.T) {
+	_, url := startTracker(t, Config{MessageRate: -1})
+	ih := testID(1)
+	a, b := dial(t, url), dial(t, url)
+	b.join(ih, testID(3), nil)
+	a.join(ih, testID(2), nil)
+	sizes := []int{0, 1, 100, 180, 181, 182, 183, 200, 250, 300, 4000, 16384, 40000, 64000}
+	for _, n := range sizes {
+		a.send(announceMsg(ih, testID(2), map[string]any{"offers": offers(1, n, 0)}))
+	}
+	for _, n := range sizes {
+		if r := a.recv(); r["failure reason"] != nil {
+			t.Fatalf("size %d: %v", n, r)
+		}
+		m := b.recv()
+		sdp, _ := m["offer"].(map[string]any)["sdp"].(string)
+		if len(sdp) != n+6 || !strings.HasPrefix(sdp, "v=0\r\n") || !strings.HasSuffix(sdp, "A") {
+			t.Fatalf("size %d arrived as %d bytes: %.40q…", n, len(sdp), sdp)
+		}
+	}
+}

@@ -16,10 +16,7 @@ import (
 //
 //   - reads go through a pooled 16 KiB buffer taken only for the read system call and given back
 //     as soon as it is drained, so coder's bufio.Reader can be tiny and an idle socket holds none;
-//   - writes: coder writes each frame through a small bufio.Writer (wbufSize) and flushes it; a
-//     frame larger than that reaches us as one full-buffer write plus the rest, which we join into
-//     one system call. While the sender batches (batch), everything waits for endBatch: one
-//     system call for a burst of messages;
+//   - writes never block the writer (wirewrite_linux.go), so any goroutine can write to any socket;
 //   - Close takes the socket out of the epoll set before the descriptor can be reused.
 type wireConn struct {
 	*net.TCPConn
@@ -31,24 +28,17 @@ type wireConn struct {
 	rbuf *[]byte // read side: one reader at a time (coder's read lock)
 	r, w int
 
-	wmu   sync.Mutex // write side
-	held  *[]byte
-	batch bool
-	werr  error
+	writeSide
 }
 
-const (
-	rbufSize = 16 << 10
-	wbufSize = 256 // > the largest control frame (2 + 125 bytes), so control frames are never split
-	maxHeld  = 64 << 10
-)
+const rbufSize = 16 << 10
 
 var ioPool = sync.Pool{New: func() any { b := make([]byte, 0, rbufSize); return &b }}
 
 func getIOBuf() *[]byte { b := ioPool.Get().(*[]byte); *b = (*b)[:0]; return b }
 
 func putIOBuf(b *[]byte) {
-	if cap(*b) <= maxHeld*2 {
+	if cap(*b) == rbufSize {
 		ioPool.Put(b)
 	}
 }
@@ -125,58 +115,6 @@ func (c *wireConn) fill() error {
 
 // buffered reports whether read data waits in user space.
 func (c *wireConn) buffered() bool { return c.rbuf != nil }
-
-func (c *wireConn) Write(p []byte) (int, error) {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.werr != nil {
-		return 0, c.werr
-	}
-	if c.batch || len(p) == wbufSize { // a batch, or the first part of a large frame: hold
-		if c.held == nil {
-			c.held = getIOBuf()
-		}
-		*c.held = append(*c.held, p...)
-		if len(*c.held) >= maxHeld {
-			c.writeHeld()
-		}
-		return len(p), c.werr
-	}
-	if c.held != nil {
-		*c.held = append(*c.held, p...)
-		c.writeHeld()
-		return len(p), c.werr
-	}
-	_, c.werr = c.TCPConn.Write(p)
-	return len(p), c.werr
-}
-
-// writeHeld writes and releases the held bytes (wmu held).
-func (c *wireConn) writeHeld() {
-	if c.held == nil {
-		return
-	}
-	if c.werr == nil {
-		_, c.werr = c.TCPConn.Write(*c.held)
-	}
-	putIOBuf(c.held)
-	c.held = nil
-}
-
-// beginBatch holds all writes until endBatch.
-func (c *wireConn) beginBatch() {
-	c.wmu.Lock()
-	c.batch = true
-	c.wmu.Unlock()
-}
-
-func (c *wireConn) endBatch() error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	c.batch = false
-	c.writeHeld()
-	return c.werr
-}
 
 func (c *wireConn) Close() error {
 	c.once.Do(func() {

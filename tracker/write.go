@@ -9,9 +9,10 @@ import (
 	"github.com/coder/websocket"
 )
 
-// writeState is a connection's outgoing queue. Whoever finds it idle becomes its writer: the
-// connection's own reader writes its replies itself (a client that does not read only slows
-// itself down); messages for other connections start a goroutine that lives until the queue is
+// writeState is a connection's outgoing queue where writes can block (without epoll; on Linux,
+// wirewrite_linux.go writes at once). Whoever finds it idle becomes its writer: the
+// connection's own reader writes its replies itself once it has handled the input at hand (a
+// client that does not read only slows itself down); messages for other connections start a goroutine that lives until the queue is
 // empty, so a slow reader never blocks the peer whose offer it receives. A queue past
 // MaxQueueBytes, or a write stuck for WriteTimeout, drops the connection.
 type writeState struct {
@@ -23,16 +24,36 @@ type writeState struct {
 	writeSince atomic.Int64 // unix ns when the current write began; 0 when not writing
 }
 
-// send queues msg for another connection's socket.
+// send writes msg to c's socket; any goroutine may call it.
 func (c *conn) send(msg []byte) {
+	if c.direct() { // the socket's writes never block (Linux)
+		c.s.n.bytesOut.Add(uint64(len(msg)))
+		if c.ws.Write(context.Background(), websocket.MessageText, msg) != nil {
+			go c.kill()
+		}
+		return
+	}
 	if c.enqueue(msg) {
 		go c.flush()
 	}
 }
 
-// reply queues msg for the caller's own socket and writes it on the caller's goroutine.
+// reply writes msg to the reader's own socket. Replies to a burst of messages go out together:
+// on Linux the reader batches while input is buffered; elsewhere the reader writes its queue once it
+// has handled the input at hand (flushReplies).
 func (c *conn) reply(msg []byte) {
+	if c.direct() {
+		c.send(msg)
+		return
+	}
 	if c.enqueue(msg) {
+		c.replying = true
+	}
+}
+
+func (c *conn) flushReplies() {
+	if c.replying {
+		c.replying = false
 		c.flush()
 	}
 }

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log"
 	"net"
 	"net/http"
 	"os"
-	"time"
 
 	"github.com/planktos/planktos/tracker"
 	"github.com/spf13/cobra"
@@ -57,39 +55,25 @@ Every limit below protects the tracker from clients; 0 means no limit where note
 	return cmd
 }
 
-// runTracker serves the tracker at /announce and its stats at /stats until ctx ends.
+// runTracker serves the tracker at /announce and its stats at /stats until ctx ends, then stops
+// listening and closes every WebSocket with "going away".
 func runTracker(ctx context.Context, addr string, cfg tracker.Config) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		err = fmt.Errorf("listen on %s: %w (pick another port with --addr)", addr, err)
-		fmt.Fprintln(os.Stderr, "error:", err)
-		return usageError{err}
-	}
 	tr := tracker.New(cfg)
+	defer tr.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/announce", tr)
 	mux.Handle("/stats", tr.StatsHandler())
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintf(w, "planktos tracker: WebSocket clients connect to ws://%s/announce; stats at /stats\n", ln.Addr())
+		fmt.Fprintln(w, "planktos tracker: WebSocket clients connect to /announce; statistics at /stats")
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(os.Stderr, "Tracker at ws://%s/announce, stats at http://%s/stats (Ctrl+C to stop)\n", ln.Addr(), ln.Addr())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		tr.Close()
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err = srv.Shutdown(shutdown) // stops listening; WebSocket connections are the tracker's to close
+	err := serveHTTP(ctx, addr, mux, func(a net.Addr) {
+		fmt.Fprintf(os.Stderr, "Tracker at ws://%s/announce, stats at http://%s/stats (Ctrl+C to stop)\n", a, a)
+	})
 	tr.Close()
-	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return err
+	if err == nil {
+		st := tr.Stats()
+		fmt.Fprintf(os.Stderr, "Stopped; %d messages, %d offers relayed, %d answers forwarded\n",
+			st.Messages, st.OffersRelayed, st.AnswersForwarded)
 	}
-	st := tr.Stats()
-	fmt.Fprintf(os.Stderr, "Stopped; %d messages, %d offers relayed, %d answers forwarded\n", st.Messages, st.OffersRelayed, st.AnswersForwarded)
-	return nil
+	return err
 }
