@@ -151,6 +151,7 @@ func TestMaxConns(t *testing.T) {
 	tr, url := startTracker(t, Config{MaxConns: 2})
 	a := dial(t, url)
 	dial(t, url)
+	waitFor(t, "both connections registered", func() bool { return tr.Stats().Connections == 2 })
 	_, resp, err := websocket.Dial(context.Background(), url, nil)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("3rd connection: %v %v", err, resp)
@@ -282,5 +283,24 @@ func TestMessageInUpgradePacket(t *testing.T) {
 	io.ReadFull(br, reply)
 	if !strings.Contains(string(reply), `"incomplete":1`) {
 		t.Fatalf("reply %q", reply)
+	}
+}
+
+// TestWriteTimeout drops a client whose socket stops taking data, before its queue fills.
+func TestWriteTimeout(t *testing.T) {
+	tr, url := startTracker(t, Config{WriteTimeout: 200 * time.Millisecond, MaxQueueBytes: 1 << 30, MessageRate: -1})
+	stuck, s := dialNoRead(t, url), dial(t, url)
+	stuck.send(announceMsg(testID(1), testID(2), nil))
+	waitFor(t, "the stuck peer", func() bool { return tr.Stats().Peers == 1 })
+	start := time.Now()
+	for i := 0; tr.Stats().Connections == 2; i++ { // fill its socket buffers, then wait
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("stuck client never dropped: %+v", tr.Stats())
+		}
+		if i < 2000 {
+			s.join(testID(1), testID(3), map[string]any{"offers": offers(1, 50000, 0)})
+		} else {
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 }

@@ -14,8 +14,9 @@ import (
 var errTooManyHashes = errors.New("too many info hashes in one scrape")
 
 // conn is one client socket. One reader at a time (reading) parses and handles its messages in
-// order: on Linux a goroutine started when the socket becomes readable (see poll_linux.go),
-// elsewhere a goroutine for the socket's lifetime. Writes go through a queue (write.go).
+// order: on Linux a goroutine started when the socket becomes readable (poll_linux.go), elsewhere
+// a goroutine for the socket's lifetime. Writes never block on Linux (wirewrite_linux.go) and go
+// through a queue elsewhere (write.go).
 type conn struct {
 	s  *Server
 	ws *websocket.Conn
@@ -195,11 +196,11 @@ func (c *conn) finish() {
 		c.done.Store(true)
 		c.ws.CloseNow()
 		c.shut()
-		c.s.connMu.Lock()
-		delete(c.s.conns, c)
-		c.s.connMu.Unlock()
 		c.s.dropConn(c)
 		c.s.nconns.Add(-1)
+		c.s.connMu.Lock()
+		delete(c.s.conns, c) // last: Stats().Connections counts it until it is gone everywhere
+		c.s.connMu.Unlock()
 	})
 }
 

@@ -55,6 +55,9 @@
 //
 // The WebSocket layer is github.com/coder/websocket. On Linux an idle connection costs no goroutine
 // and no buffer: sockets wait in an epoll set and are read by a short-lived goroutine when data
-// arrives, through pooled buffers (poll_linux.go, wire_linux.go). Messages are parsed by a small
-// validating JSON scanner (scan.go) that relays offers and answers as the bytes the client sent.
+// arrives, through pooled buffers (poll_linux.go, wire_linux.go); writes never block and are
+// gathered per round of readers, so one system call carries what a peer gets in that round
+// (flush_linux.go, wirewrite_linux.go). Elsewhere each connection keeps a reading goroutine and a
+// write queue (write.go). Messages are parsed by a small validating JSON scanner (scan.go) that
+// relays offers and answers as the bytes the client sent.
 package tracker

@@ -6,15 +6,18 @@ import (
 	"context"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
-// flusher writes the sockets that have pending output. It yields once before each round, so that
-// the readers already scheduled run first and their writes to the same sockets join the round:
-// that is what turns the five answers a peer receives for its five offers into one system call.
+// flusher writes the sockets that have pending output. Writes made during a round (the readers of
+// one batch of ready sockets) wait for the end of the round, so a peer's announce reply, the offers
+// relayed to it and the answers to its own offers that come in the same round leave in one system
+// call. Writes outside a round wake the flusher goroutine at once.
 type flusher struct {
 	mu      sync.Mutex
 	dirty   []*wireConn
 	stopped bool
+	inRound atomic.Bool
 	signal  chan struct{}
 }
 
@@ -24,7 +27,7 @@ func newFlusher(ctx context.Context) *flusher {
 	return f
 }
 
-// mark queues c for the next round; false once the server has stopped (write at once then).
+// mark queues c; false once the server has stopped (the caller writes at once then).
 func (f *flusher) mark(c *wireConn) bool {
 	f.mu.Lock()
 	if f.stopped {
@@ -34,7 +37,7 @@ func (f *flusher) mark(c *wireConn) bool {
 	f.dirty = append(f.dirty, c)
 	first := len(f.dirty) == 1
 	f.mu.Unlock()
-	if first {
+	if first && !f.inRound.Load() {
 		select {
 		case f.signal <- struct{}{}:
 		default:
@@ -44,19 +47,40 @@ func (f *flusher) mark(c *wireConn) bool {
 }
 
 func (f *flusher) run(ctx context.Context) {
-	for stop := false; !stop; {
+	for {
 		select {
 		case <-ctx.Done():
-			stop = true
+			f.mu.Lock()
+			f.stopped = true
+			f.mu.Unlock()
+			f.flushAll()
+			return
 		case <-f.signal:
-			runtime.Gosched()
-		}
-		f.mu.Lock()
-		list := f.dirty
-		f.dirty, f.stopped = nil, stop
-		f.mu.Unlock()
-		for _, c := range list {
-			c.flush()
+			f.flushAll()
 		}
 	}
+}
+
+// flushAll writes every socket marked so far.
+func (f *flusher) flushAll() {
+	f.mu.Lock()
+	list := f.dirty
+	f.dirty = nil
+	f.mu.Unlock()
+	for _, c := range list {
+		c.flush()
+	}
+}
+
+// runRound starts the readers of ready, yields so that they run (the poller goes to the back of
+// the run queue), then writes what they produced. Under load many readers run before the poller
+// comes back, and their writes share system calls; when idle the round ends at once.
+func (f *flusher) runRound(ready []*conn) {
+	f.inRound.Store(true)
+	for _, c := range ready {
+		c.wake()
+	}
+	runtime.Gosched()
+	f.inRound.Store(false) // before taking the list: later marks signal the flusher
+	f.flushAll()
 }

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"net/http"
+	"os"
 	"sync"
 	"syscall"
 
@@ -15,13 +16,15 @@ import (
 // On Linux an idle connection has no goroutine: its socket sits in an epoll set (one-shot, level
 // triggered) and a goroutine is started to read only when it becomes readable. That goroutine
 // reads every message already received, then re-arms the socket and exits. A message that arrives
-// in pieces simply keeps its goroutine waiting in coder/websocket until it is complete.
+// in pieces simply keeps its goroutine waiting in coder/websocket until it is complete. The epoll
+// descriptor is watched through Go's own netpoller, so no thread sits in epoll_wait holding a P.
 
 const epollOneShot = 0x40000000 // EPOLLONESHOT
 
 type poller struct {
 	flusher *flusher
 	epfd    int
+	file    *os.File     // epfd, waited on through Go's netpoller (no thread blocks in epoll_wait)
 	life    sync.RWMutex // held for reading around every use of epfd; closed under the write lock
 	closed  bool
 	mu      sync.Mutex // guards conns
@@ -30,39 +33,53 @@ type poller struct {
 
 func newPoller(ctx context.Context) (*poller, error) {
 	fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err == nil {
+		err = syscall.SetNonblock(fd, true)
+	}
 	if err != nil {
 		return nil, err
 	}
-	p := &poller{epfd: fd, conns: map[int32]*conn{}, flusher: newFlusher(ctx)}
-	go p.run(ctx)
+	p := &poller{epfd: fd, file: os.NewFile(uintptr(fd), "epoll"), conns: map[int32]*conn{}, flusher: newFlusher(ctx)}
+	rc, err := p.file.SyscallConn()
+	if err != nil {
+		p.file.Close()
+		return nil, err
+	}
+	go p.run(rc)
+	go func() {
+		<-ctx.Done()
+		p.life.Lock()
+		p.closed = true
+		p.file.Close() // ends run
+		p.life.Unlock()
+	}()
 	return p, nil
 }
 
-func (p *poller) run(ctx context.Context) {
-	defer func() {
-		p.life.Lock()
-		p.closed = true
-		syscall.Close(p.epfd)
-		p.life.Unlock()
-	}()
+// run waits for ready sockets and runs a round of readers for them (flush_linux.go). The epoll
+// descriptor is itself readable when events are pending, so the wait parks this goroutine in Go's
+// netpoller.
+func (p *poller) run(rc syscall.RawConn) {
 	events := make([]syscall.EpollEvent, 256)
 	var ready []*conn
-	for ctx.Err() == nil {
-		n, err := syscall.EpollWait(p.epfd, events, 500)
-		if err != nil && err != syscall.EINTR {
-			return
+	for {
+		var n int
+		err := rc.Read(func(fd uintptr) bool {
+			n, _ = syscall.EpollWait(int(fd), events, 0)
+			return n > 0
+		})
+		if err != nil {
+			return // closed
 		}
 		ready = ready[:0]
 		p.mu.Lock()
-		for _, ev := range events[:max(n, 0)] {
+		for _, ev := range events[:n] {
 			if c := p.conns[ev.Fd]; c != nil {
 				ready = append(ready, c)
 			}
 		}
 		p.mu.Unlock()
-		for _, c := range ready {
-			c.wake()
-		}
+		p.flusher.runRound(ready)
 	}
 }
 
@@ -143,6 +160,7 @@ func (c *conn) rearm() bool {
 	return c.s.poll.arm(c) == nil
 }
 
+// wireFields is the Linux socket state of a conn (nil wire: no epoll, plain coder/websocket).
 type wireFields struct {
 	wire *wireConn
 	br   *bufio.Reader

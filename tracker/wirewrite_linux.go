@@ -18,9 +18,9 @@ import (
 // start of the payload, or a whole control frame) and then, for a larger payload, the caller's own
 // message bytes, which are never modified afterwards and are kept without a copy.
 //
-// The system call is deferred to the server's flusher (flush.go), which runs once the readers
-// already scheduled have run: under load, the five answers to one peer's offers, its announce
-// reply and the offers relayed to it leave in one writev; when idle, at once. What the socket does
+// The system call is deferred to the end of the current round of readers (flush_linux.go): under
+// load, the answers to one peer's offers, its announce reply and the offers relayed to it leave in
+// one writev; when idle, at once. What the socket does
 // not take (the descriptor is non-blocking) waits for a drainer goroutine, which lives only while
 // there is a backlog. A backlog past maxOut, or a write stuck for the write timeout, fails the
 // connection (a client that does not read). While the reader batches, its socket is not flushed.

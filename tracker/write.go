@@ -9,12 +9,13 @@ import (
 	"github.com/coder/websocket"
 )
 
-// writeState is a connection's outgoing queue where writes can block (without epoll; on Linux,
-// wirewrite_linux.go writes at once). Whoever finds it idle becomes its writer: the
+// writeState is a connection's outgoing queue where socket writes can block (without epoll; on
+// Linux writes never block: wirewrite_linux.go). Whoever finds it idle becomes its writer: the
 // connection's own reader writes its replies itself once it has handled the input at hand (a
-// client that does not read only slows itself down); messages for other connections start a goroutine that lives until the queue is
-// empty, so a slow reader never blocks the peer whose offer it receives. A queue past
-// MaxQueueBytes, or a write stuck for WriteTimeout, drops the connection.
+// client that does not read only slows itself down); messages for other connections start a
+// goroutine that lives until the queue is empty, so a slow reader never blocks the peer whose
+// offer it receives. A queue past MaxQueueBytes, or a write stuck for WriteTimeout, drops the
+// connection.
 type writeState struct {
 	wmu        sync.Mutex
 	queue      [][]byte
