@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -37,6 +38,7 @@ type browser struct {
 	mu      sync.Mutex
 	console []string // console errors/warnings, exceptions and error log entries
 	resp    []network.Response
+	pending map[network.RequestID]string // requests without an answer yet, for diagnostics
 	profile string
 }
 
@@ -64,7 +66,7 @@ func newBrowser(t *testing.T, profile string, extra ...chromedp.ExecAllocatorOpt
 	}
 	opts = append(opts, extra...)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	b := &browser{t: t, profile: profile}
+	b := &browser{t: t, profile: profile, pending: map[network.RequestID]string{}}
 	ctx, cancel := chromedp.NewContext(actx, chromedp.WithListener(b.listen))
 	b.ctx = ctx
 	err := chromedp.Do(ctx)
@@ -109,11 +111,29 @@ func (b *browser) listen(ev any) {
 		if e.Entry.Level == log.EntryLevelError || e.Entry.Level == log.EntryLevelWarning {
 			b.console = append(b.console, fmt.Sprintf("log.%s: %s %s", e.Entry.Level, e.Entry.Text, e.Entry.URL))
 		}
+	case *network.EventRequestWillBeSent:
+		b.pending[e.RequestID] = e.Type.String() + " " + e.Request.URL
+	case *network.EventLoadingFinished:
+		delete(b.pending, e.RequestID)
+	case *network.EventLoadingFailed:
+		delete(b.pending, e.RequestID)
 	case *network.EventResponseReceived:
 		if e.Response != nil {
 			b.resp = append(b.resp, *e.Response)
 		}
 	}
+}
+
+// openRequests lists the requests the page made that have not finished (type and URL).
+func (b *browser) openRequests() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, u := range b.pending {
+		out = append(out, u)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // consoleErrors returns what the page logged as errors or warnings so far, and forgets it.
@@ -148,7 +168,7 @@ func (b *browser) open(url string) {
 		url = origin() + url
 	}
 	if err := b.run(30*time.Second, chromedp.Navigate(url)); err != nil {
-		b.t.Fatalf("open %s: %v", url, err)
+		b.t.Fatalf("open %s: %v; requests still open: %q", url, err, b.openRequests())
 	}
 }
 

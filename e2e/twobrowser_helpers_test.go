@@ -77,11 +77,7 @@ func browserOf(r *http.Request) string {
 
 func (o *p2pOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/announce" {
-		// Straight to the tracker: serve.Handler wraps the ResponseWriter in a countingWriter that
-		// neither implements http.Hijacker nor has Unwrap, so a WebSocket upgrade through it fails
-		// ("superfluous response.WriteHeader call from serve.(*countingWriter)"). Route through o.h
-		// once serve passes the upgrade on.
-		o.tracker.ServeHTTP(w, r)
+		o.h.ServeHTTP(w, r) // unwrapped: a WebSocket upgrade needs the http.Hijacker
 		return
 	}
 	who := browserOf(r)
@@ -154,7 +150,7 @@ func isPage(p string) bool {
 // tab opens a second tab in b's browser (same profile, same service worker and agent).
 func (b *browser) tab() *browser {
 	b.t.Helper()
-	nb := &browser{t: b.t, profile: b.profile}
+	nb := &browser{t: b.t, profile: b.profile, pending: map[network.RequestID]string{}}
 	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithListener(nb.listen))
 	err := chromedp.Do(ctx)
 	if err == nil {

@@ -1,6 +1,9 @@
 package packager
 
 import (
+	"bytes"
+	"crypto/sha1"
+	"fmt"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -79,30 +82,54 @@ func (c *hashCache) save(items []item) error {
 	return writeAtomic(c.fsys, c.file, b, 0)
 }
 
-// reusablePieces returns the piece hashes of the previous torrent that the new one shares: those lying
-// wholly within the leading files both have in common (same content, same order, same piece length).
-func reusablePieces(fsys afero.Fs, out string, prev *Manifest, blobs []blob, pl int64) []byte {
-	if prev == nil || len(prev.Torrents) == 0 || prev.Torrents[0].PieceLength != pl {
-		return nil
-	}
-	mi, err := metainfo.LoadFromFile(filepath.Join(out, "torrents", prev.Torrents[0].InfoHash+".torrent"))
-	if err != nil {
-		return nil
-	}
-	info, err := mi.UnmarshalInfo()
-	if err != nil || info.PieceLength != pl {
-		return nil
-	}
-	var same int64
-	for i, f := range info.Files {
-		if i >= len(blobs) || len(f.Path) != 1 || f.Path[0] != blobs[i].sha256 || f.Length != blobs[i].size {
-			break
+// knownPieces returns the piece hashes of every torrent of the previous package, keyed by shardKey, so
+// that a torrent whose files did not change is not hashed again; and of large files hashed while they
+// were stored (their own torrent's pieces).
+func knownPieces(fsys afero.Fs, out string, prev *Manifest, items []item) map[string][]byte {
+	known := map[string][]byte{}
+	for _, it := range items {
+		if it.pieces != nil {
+			known[shardKey(shard{blobs: []blob{{it.sha256, it.size}}, pieceLength: it.pieceLength})] = it.pieces
 		}
-		same += f.Length
 	}
-	n := int(same / pl) // pieces that end within the common prefix
-	if same == sumBlobs(blobs) && same == info.TotalLength() {
-		n = info.NumPieces() // identical: every piece, the short last one too
+	if prev == nil {
+		return known
 	}
-	return info.Pieces[:min(n*20, len(info.Pieces))]
+	for _, t := range prev.Torrents {
+		b, err := afero.ReadFile(fsys, filepath.Join(out, "torrents", t.InfoHash+".torrent"))
+		if err != nil {
+			continue
+		}
+		mi, err := metainfo.Load(bytes.NewReader(b))
+		if err != nil {
+			continue
+		}
+		info, err := mi.UnmarshalInfo()
+		if err != nil || info.Name != TorrentName || info.PieceLength <= 0 ||
+			int64(len(info.Pieces)) != (info.TotalLength()+info.PieceLength-1)/info.PieceLength*sha1.Size {
+			continue
+		}
+		sh := shard{pieceLength: info.PieceLength}
+		for _, f := range info.Files {
+			if len(f.Path) != 1 {
+				sh.blobs = nil
+				break
+			}
+			sh.blobs = append(sh.blobs, blob{f.Path[0], f.Length})
+		}
+		if sh.blobs != nil {
+			known[shardKey(sh)] = info.Pieces
+		}
+	}
+	return known
+}
+
+// shardKey identifies a torrent's content: piece length, then each file's hash and size, in order.
+func shardKey(sh shard) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d", sh.pieceLength)
+	for _, b := range sh.blobs {
+		fmt.Fprintf(h, " %s:%d", b.sha256, b.size)
+	}
+	return string(h.Sum(nil))
 }

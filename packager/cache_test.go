@@ -1,6 +1,7 @@
 package packager_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -65,21 +66,33 @@ func TestPackHashCache(t *testing.T) {
 	checkIntact(t, mem, mustRead(t, mem, filepath.Join(root, "planktos/manifest.json")))
 }
 
-// TestPackReusesPieces changes the last file of the torrent: the pieces before it are taken from the previous
-// torrent, and the result must still equal anacrolix's own piece hashes.
-func TestPackReusesPieces(t *testing.T) {
-	fsys := afero.NewMemMapFs()
-	writeSite(t, fsys, site)
+// TestPackKeepsUnchangedTorrents changes one page: the torrent carrying it gets a new infohash, every
+// other torrent keeps its own (visitors go on seeding them), and all pieces still equal anacrolix's.
+func TestPackKeepsUnchangedTorrents(t *testing.T) {
+	mem := afero.NewMemMapFs()
+	writeSite(t, mem, site)
+	for i := range 40 { // enough small files for several shards
+		writeSite(t, mem, map[string]string{fmt.Sprintf("notes/%02d/index.html", i): fmt.Sprintf("<p>note %d</p>", i)})
+	}
 	opts := options("https://example.org/")
-	opts.Config.PieceLength = 16 << 10
-	first := pack(t, fsys, opts)
+	first := pack(t, mem, opts)
+	if len(first.Manifest.Torrents) < 3 {
+		t.Fatalf("%d torrents, want the large file's and at least two shards", len(first.Manifest.Torrents))
+	}
 	for i, content := range []string{"<html><head></head><body>2, longer</body></html>", "<p>2</p>"} {
-		writeSite(t, fsys, map[string]string{"posts/two/index.html": content})
-		res := pack(t, fsys, opts)
-		if res.Manifest.Torrents[0].InfoHash == first.Manifest.Torrents[0].InfoHash {
-			t.Fatalf("change %d: infohash did not change", i)
+		writeSite(t, mem, map[string]string{"posts/two/index.html": content})
+		m := pack(t, mem, opts).Manifest
+		changed := m.Files["posts/two/index.html"].Torrent
+		if len(m.Torrents) != len(first.Manifest.Torrents) {
+			t.Fatalf("change %d: %d torrents, was %d", i, len(m.Torrents), len(first.Manifest.Torrents))
 		}
-		checkTorrent(t, fsys, res.Manifest)
+		for j, ref := range m.Torrents {
+			same := ref.InfoHash == first.Manifest.Torrents[j].InfoHash
+			if same == (j == changed) {
+				t.Errorf("change %d: torrent %d (the page's: %d) kept its infohash: %v", i, j, changed, same)
+			}
+		}
+		checkTorrent(t, mem, m)
 	}
 }
 

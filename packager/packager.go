@@ -92,7 +92,8 @@ func Pack(ctx context.Context, fsys afero.Fs, opts Options) (*Result, error) {
 	cache := loadCache(fsys, opts.CacheDir, opts.Root)
 
 	ev.Step("Hashing and storing files")
-	st := &storer{fsys: fsys, dir: storeDir, base: base, inject: hugoext.InjectMode(opts.Config.Inject), cache: cache}
+	st := &storer{fsys: fsys, dir: storeDir, base: base, inject: hugoext.InjectMode(opts.Config.Inject), cache: cache,
+		pieceLength: opts.Config.PieceLength}
 	stop := ev.track(&st.done, total)
 	items, err := st.run(ctx, sources, n)
 	stop()
@@ -229,7 +230,7 @@ func summarizePages(items []item, res *Result, ev *reporter) {
 	}
 }
 
-// build makes the torrent(s) and the manifest for the stored items.
+// build makes the torrents and the manifest for the stored items.
 func build(ctx context.Context, fsys afero.Fs, items []item, opts Options, base string, prev *Manifest, n int,
 	ev *reporter) (*Manifest, map[string][]byte, error) {
 	out := filepath.Join(opts.Root, OutDir)
@@ -239,45 +240,52 @@ func build(ctx context.Context, fsys afero.Fs, items []item, opts Options, base 
 			"/" + OutDir + "/"}, c.Webseeds...),
 		Runtime: Runtime{Version: runtime.Version(), Prefetch: c.Prefetch, PrefetchLimit: c.PrefetchLimit, P2P: c.P2P,
 			ICEServers: nonNil(c.ICEServers)}}
-	var blobs []blob
-	seen := map[string]bool{}
-	for _, it := range items {
-		idx := -1
-		if it.size > 0 {
-			idx = 0
-			if !seen[it.sha256] {
-				seen[it.sha256] = true
-				blobs = append(blobs, blob{it.sha256, it.size})
-			}
-		}
-		m.Files[it.rel] = Entry{SHA256: it.sha256, Size: it.size, Type: it.typ, Torrent: idx}
+	shards, where := planShards(items, c.PieceLength)
+	known := knownPieces(fsys, out, prev, items)
+	spec := torrentSpec{trackers: c.Trackers, webseeds: m.Webseeds}
+	var total, reused int64
+	for _, sh := range shards {
+		total += sh.size()
 	}
+	var done atomic.Int64
+	stop := ev.track(&done, total)
 	torrents := map[string][]byte{}
-	m.Torrents = []TorrentRef{}
-	if len(blobs) > 0 {
-		spec := torrentSpec{pieceLength: c.PieceLength, trackers: c.Trackers, webseeds: m.Webseeds}
-		total := sumBlobs(blobs)
-		if spec.pieceLength == 0 {
-			spec.pieceLength = autoPieceLength(total)
+	m.Torrents = make([]TorrentRef, 0, len(shards))
+	for _, sh := range shards {
+		spec.pieceLength = sh.pieceLength
+		spec.pieces = known[shardKey(sh)]
+		if spec.pieces != nil {
+			reused += sh.size()
 		}
-		spec.reuse = reusablePieces(fsys, out, prev, blobs, spec.pieceLength)
-		var done atomic.Int64
-		stop := ev.track(&done, total)
-		mi, err := buildTorrent(ctx, fsys, filepath.Join(out, "files"), blobs, spec, n, &done)
-		stop()
+		mi, err := buildTorrent(ctx, fsys, filepath.Join(out, "files"), sh.blobs, spec, n, &done)
 		if err != nil {
+			stop()
 			return nil, nil, err
 		}
 		var buf bytes.Buffer
 		if err := mi.Write(&buf); err != nil {
+			stop()
 			return nil, nil, fmt.Errorf("encode torrent: %w", err)
 		}
 		ih := mi.HashInfoBytes().HexString()
 		torrents[ih] = buf.Bytes()
 		m.Torrents = append(m.Torrents, TorrentRef{InfoHash: ih, URL: OutDir + "/torrents/" + ih + ".torrent",
-			PieceLength: spec.pieceLength, Length: total})
-		ev.Detail("1 torrent: %d files in %d pieces of %d KiB, infohash %s", len(blobs),
-			(total+spec.pieceLength-1)/spec.pieceLength, spec.pieceLength>>10, ih)
+			PieceLength: sh.pieceLength, Length: sh.size()})
+	}
+	stop()
+	if err := addRoot(torrents, m, spec); err != nil {
+		return nil, nil, err
+	}
+	for _, it := range items {
+		idx := -1
+		if it.size > 0 {
+			idx = where[it.sha256]
+		}
+		m.Files[it.rel] = Entry{SHA256: it.sha256, Size: it.size, Type: it.typ, Torrent: idx}
+	}
+	if len(shards) > 0 {
+		ev.Detail("%s of %s: %s hashed, %s unchanged", plural(len(shards), "torrent", "torrents"),
+			Bytes(total), Bytes(total-reused), Bytes(reused))
 	}
 	return m, torrents, m.seal()
 }
@@ -290,8 +298,8 @@ func commit(fsys afero.Fs, root string, m *Manifest, torrents map[string][]byte,
 			return fmt.Errorf("write torrent: %w", explain(err))
 		}
 	}
-	if len(m.Torrents) > 0 {
-		if err := writeAtomic(fsys, filepath.Join(out, "root.torrent"), torrents[m.Torrents[0].InfoHash], 0o644); err != nil {
+	if root, ok := torrents[rootKey]; ok {
+		if err := writeAtomic(fsys, filepath.Join(out, "root.torrent"), root, 0o644); err != nil {
 			return fmt.Errorf("write torrent: %w", explain(err))
 		}
 	}

@@ -145,25 +145,16 @@ func checkStore(t *testing.T, fsys afero.Fs) {
 	}
 }
 
-// checkTorrent parses the torrent with anacrolix and recomputes its pieces with anacrolix's own code.
+// checkTorrent parses every torrent with anacrolix, recomputes its pieces with anacrolix's own code,
+// checks that each file is in the torrent its manifest entry names, and that root.torrent is the one
+// torrent or lists them all.
 func checkTorrent(t *testing.T, fsys afero.Fs, m *packager.Manifest) {
 	t.Helper()
-	for _, name := range []string{m.Torrents[0].URL, "planktos/root.torrent"} {
-		f, err := fsys.Open(filepath.Join(root, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		mi, err := metainfo.Load(f)
-		f.Close()
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if got := mi.HashInfoBytes().HexString(); got != m.Torrents[0].InfoHash {
-			t.Errorf("%s: infohash %s, manifest says %s", name, got, m.Torrents[0].InfoHash)
-		}
-		info, err := mi.UnmarshalInfo()
-		if err != nil {
-			t.Fatal(err)
+	where := map[string]int{} // content → torrent index
+	for i, ref := range m.Torrents {
+		mi, info := loadTorrent(t, fsys, ref.URL)
+		if got := mi.HashInfoBytes().HexString(); got != ref.InfoHash || ref.URL != "planktos/torrents/"+got+".torrent" {
+			t.Errorf("%s: infohash %s, manifest says %s", ref.URL, got, ref.InfoHash)
 		}
 		if info.Name != "files" || len(mi.UrlList) == 0 || mi.UrlList[0] != m.Webseeds[0] ||
 			!strings.HasSuffix(mi.UrlList[0], "/planktos/") {
@@ -174,19 +165,70 @@ func checkTorrent(t *testing.T, fsys afero.Fs, m *packager.Manifest) {
 		}
 		want := info
 		want.Pieces = nil
-		err = want.GeneratePieces(func(fi metainfo.FileInfo) (io.ReadCloser, error) {
+		err := want.GeneratePieces(func(fi metainfo.FileInfo) (io.ReadCloser, error) {
 			return fsys.Open(filepath.Join(root, "planktos/files", fi.Path[0]))
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(want.Pieces, info.Pieces) {
-			t.Errorf("%s: pieces differ from anacrolix's GeneratePieces", name)
+			t.Errorf("%s: pieces differ from anacrolix's GeneratePieces", ref.URL)
 		}
-		if info.TotalLength() != m.Torrents[0].Length {
-			t.Errorf("torrent length %d, manifest %d", info.TotalLength(), m.Torrents[0].Length)
+		if info.TotalLength() != ref.Length || info.PieceLength != ref.PieceLength {
+			t.Errorf("torrent length %d pieces %d, manifest %d %d", info.TotalLength(), info.PieceLength, ref.Length, ref.PieceLength)
+		}
+		for _, f := range info.Files {
+			if _, dup := where[f.Path[0]]; dup {
+				t.Errorf("%s is in two torrents", f.Path[0])
+			}
+			where[f.Path[0]] = i
 		}
 	}
+	for p, e := range m.Files {
+		if i, ok := where[e.SHA256]; e.Size > 0 && (!ok || i != e.Torrent) {
+			t.Errorf("%s: manifest says torrent %d, it is in %d (%v)", p, e.Torrent, i, ok)
+		}
+	}
+	mi, info := loadTorrent(t, fsys, "planktos/root.torrent")
+	if len(m.Torrents) == 1 {
+		if got := mi.HashInfoBytes().HexString(); got != m.Torrents[0].InfoHash {
+			t.Errorf("root.torrent is %s, the package's one torrent %s", got, m.Torrents[0].InfoHash)
+		}
+		return
+	}
+	if info.Name != "torrents" || len(info.Files) != len(m.Torrents) || mi.UrlList[0] != m.Webseeds[0] {
+		t.Fatalf("root.torrent: name %q, %d files for %d torrents", info.Name, len(info.Files), len(m.Torrents))
+	}
+	for i, f := range info.Files {
+		if f.Path[0] != m.Torrents[i].InfoHash+".torrent" || f.Length != int64(len(mustRead(t, fsys, filepath.Join(root, m.Torrents[i].URL)))) {
+			t.Errorf("root.torrent file %d: %v, want %s", i, f, m.Torrents[i].URL)
+		}
+	}
+	want := info
+	want.Pieces = nil
+	if err := want.GeneratePieces(func(fi metainfo.FileInfo) (io.ReadCloser, error) {
+		return fsys.Open(filepath.Join(root, "planktos/torrents", fi.Path[0]))
+	}); err != nil || !bytes.Equal(want.Pieces, info.Pieces) {
+		t.Errorf("root.torrent: pieces differ from anacrolix's (%v)", err)
+	}
+}
+
+func loadTorrent(t *testing.T, fsys afero.Fs, name string) (*metainfo.MetaInfo, metainfo.Info) {
+	t.Helper()
+	f, err := fsys.Open(filepath.Join(root, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	mi, err := metainfo.Load(f)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	info, err := mi.UnmarshalInfo()
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return mi, info
 }
 
 // snapshot maps every file under root to its content and mtime.
@@ -253,8 +295,8 @@ func TestPackUpdatePrunes(t *testing.T) {
 		t.Errorf("pruned %d files, want 2", third.Pruned)
 	}
 	torrents, _ := afero.ReadDir(fsys, filepath.Join(root, "planktos/torrents"))
-	if len(torrents) != 1 {
-		t.Errorf("%d torrents left, want 1", len(torrents))
+	if len(torrents) != len(third.Manifest.Torrents) {
+		t.Errorf("%d torrents left, want %d", len(torrents), len(third.Manifest.Torrents))
 	}
 	checkStore(t, fsys)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -28,6 +29,10 @@ type item struct {
 	typ    string
 	page   hugoext.InjectResult
 	html   bool
+	// pieces are the SHA-1 piece hashes of the file as its own torrent carries it (pieceLength long
+	// pieces), computed in the same read as sha256 for large files; nil otherwise.
+	pieces      []byte
+	pieceLength int64
 }
 
 // storer hashes published files and fills the content-addressed store, planktos/files/<sha256>.
@@ -37,7 +42,9 @@ type storer struct {
 	base   string // URL path prefix, for the install tag
 	inject hugoext.InjectMode
 	cache  *hashCache
-	done   atomic.Int64 // bytes processed, for progress
+	// pieceLength is the configured piece length (0 for automatic), for the pieces of large files.
+	pieceLength int64
+	done        atomic.Int64 // bytes processed, for progress
 	added  atomic.Int64 // store files written
 }
 
@@ -151,7 +158,13 @@ func (s *storer) stream(it item) (item, error) {
 	defer s.fsys.Remove(tmp) // after a successful rename there is nothing left to remove
 	h := sha256.New()
 	head := &headWriter{n: 512}
-	n, err := io.Copy(io.MultiWriter(f, h, head, progressWriter{&s.done}), in)
+	w := io.MultiWriter(f, h, head, progressWriter{&s.done})
+	var ph *pieceHasher
+	if it.size >= largeFile {
+		ph = newPieceHasher(filePieceLength(it.size, s.pieceLength), it.size)
+		w = io.MultiWriter(w, ph)
+	}
+	n, err := io.Copy(w, in)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -163,6 +176,9 @@ func (s *storer) stream(it item) (item, error) {
 	}
 	it.sha256 = hex.EncodeToString(h.Sum(nil))
 	it.typ = contentType(it.rel, head.b)
+	if ph != nil {
+		it.pieces, it.pieceLength = ph.sum(), ph.pl
+	}
 	dst := filepath.Join(s.dir, it.sha256)
 	if fi, err := s.fsys.Stat(dst); err == nil && fi.Size() == n {
 		return it, nil
@@ -252,3 +268,41 @@ type progressWriter struct{ n *atomic.Int64 }
 func (w progressWriter) Write(p []byte) (int, error) { w.n.Add(int64(len(p))); return len(p), nil }
 
 func isTemp(name string) bool { return strings.HasPrefix(path.Base(name), tmpMark) }
+
+// pieceHasher computes BitTorrent piece hashes of what is written to it.
+type pieceHasher struct {
+	pl     int64
+	buf    []byte
+	pieces []byte
+}
+
+func newPieceHasher(pl, size int64) *pieceHasher {
+	return &pieceHasher{pl: pl, buf: make([]byte, 0, pl), pieces: make([]byte, 0, (size+pl-1)/pl*sha1.Size)}
+}
+
+func (p *pieceHasher) Write(b []byte) (int, error) {
+	n := len(b)
+	for len(b) > 0 {
+		k := min(len(b), int(p.pl)-len(p.buf))
+		p.buf = append(p.buf, b[:k]...)
+		b = b[k:]
+		if len(p.buf) == int(p.pl) {
+			p.flush()
+		}
+	}
+	return n, nil
+}
+
+func (p *pieceHasher) flush() {
+	sum := sha1.Sum(p.buf)
+	p.pieces = append(p.pieces, sum[:]...)
+	p.buf = p.buf[:0]
+}
+
+// sum returns the piece hashes, the short last piece included.
+func (p *pieceHasher) sum() []byte {
+	if len(p.buf) > 0 {
+		p.flush()
+	}
+	return p.pieces
+}

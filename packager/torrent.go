@@ -1,6 +1,7 @@
 package packager
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha1"
 	"errors"
@@ -41,7 +42,7 @@ type torrentSpec struct {
 	pieceLength int64
 	trackers    [][]string
 	webseeds    []string
-	reuse       []byte // hashes of the leading pieces, known from the previous torrent
+	pieces      []byte // the piece hashes, when known already (nil: hash the files)
 }
 
 // buildTorrent makes a BitTorrent v1 torrent of blobs, hashing pieces from the store with n workers.
@@ -51,9 +52,14 @@ func buildTorrent(ctx context.Context, fsys afero.Fs, storeDir string, blobs []b
 	for _, b := range blobs {
 		info.Files = append(info.Files, metainfo.FileInfo{Length: b.size, Path: []string{b.sha256}})
 	}
-	pieces, err := hashPieces(ctx, fsys, storeDir, blobs, spec.pieceLength, spec.reuse, n, done)
-	if err != nil {
-		return nil, err
+	pieces := spec.pieces
+	if pieces == nil {
+		var err error
+		if pieces, err = hashPieces(ctx, fsys, storeDir, blobs, spec.pieceLength, n, done); err != nil {
+			return nil, err
+		}
+	} else {
+		done.Add(sumBlobs(blobs))
 	}
 	info.Pieces = pieces
 	ib, err := bencode.Marshal(info)
@@ -68,9 +74,9 @@ func buildTorrent(ctx context.Context, fsys afero.Fs, storeDir string, blobs []b
 	return mi, nil
 }
 
-// hashPieces computes the SHA-1 of every piece of the concatenated blobs but the leading ones given in
-// reuse; each worker hashes a contiguous run of pieces.
-func hashPieces(ctx context.Context, fsys afero.Fs, dir string, blobs []blob, pl int64, reuse []byte, n int,
+// hashPieces computes the SHA-1 of every piece of the concatenated blobs; each worker hashes a
+// contiguous run of pieces.
+func hashPieces(ctx context.Context, fsys afero.Fs, dir string, blobs []blob, pl int64, n int,
 	done *atomic.Int64) ([]byte, error) {
 	var total int64
 	starts := make([]int64, len(blobs)) // offset of each blob in the torrent
@@ -80,9 +86,8 @@ func hashPieces(ctx context.Context, fsys afero.Fs, dir string, blobs []blob, pl
 	}
 	count := int((total + pl - 1) / pl)
 	out := make([]byte, count*sha1.Size)
-	from := copy(out, reuse) / sha1.Size
-	done.Add(min(int64(from)*pl, total))
-	per := (count - from + n - 1) / max(n, 1)
+	from := 0
+	per := (count + n - 1) / max(n, 1)
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for w := range n {
@@ -172,4 +177,46 @@ func (r *spanReader) close() {
 		r.cur.Close()
 		r.cur = nil
 	}
+}
+
+// rootKey names the root torrent in the torrents build returns.
+const rootKey = "root"
+
+// addRoot adds planktos/root.torrent to torrents: the package's torrent when there is one; when there
+// are several, a torrent named "torrents" whose files are their .torrent files, so that any BitTorrent
+// client can fetch them all through the webseed (<webseed>torrents/<infohash>.torrent).
+func addRoot(torrents map[string][]byte, m *Manifest, spec torrentSpec) error {
+	switch len(m.Torrents) {
+	case 0:
+		return nil
+	case 1:
+		torrents[rootKey] = torrents[m.Torrents[0].InfoHash]
+		return nil
+	}
+	info := metainfo.Info{Name: "torrents", PieceLength: config.MinPieceLength}
+	var all []byte
+	for _, t := range m.Torrents {
+		b := torrents[t.InfoHash]
+		info.Files = append(info.Files, metainfo.FileInfo{Length: int64(len(b)), Path: []string{t.InfoHash + ".torrent"}})
+		all = append(all, b...)
+	}
+	for off := 0; off < len(all); off += int(info.PieceLength) {
+		sum := sha1.Sum(all[off:min(off+int(info.PieceLength), len(all))])
+		info.Pieces = append(info.Pieces, sum[:]...)
+	}
+	ib, err := bencode.Marshal(info)
+	if err != nil {
+		return fmt.Errorf("encode root torrent: %w", err)
+	}
+	mi := &metainfo.MetaInfo{InfoBytes: ib, CreatedBy: "planktos", UrlList: spec.webseeds}
+	if len(spec.trackers) > 0 {
+		mi.Announce = spec.trackers[0][0]
+		mi.AnnounceList = spec.trackers
+	}
+	var buf bytes.Buffer
+	if err := mi.Write(&buf); err != nil {
+		return fmt.Errorf("encode root torrent: %w", err)
+	}
+	torrents[rootKey] = buf.Bytes()
+	return nil
 }

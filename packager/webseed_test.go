@@ -23,8 +23,9 @@ import (
 	"github.com/spf13/afero"
 )
 
-// TestWebseedDownload packages the real testsite, serves it, and has anacrolix download the whole torrent
-// through the webseed alone (no peers, trackers, DHT). The bytes must equal the store.
+// TestWebseedDownload packages the real testsite, serves it, and has anacrolix download root.torrent and
+// then every torrent it lists through the webseed alone (no peers, trackers, DHT). The bytes must equal
+// the store.
 func TestWebseedDownload(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the testsite with Hugo")
@@ -45,12 +46,27 @@ func TestWebseedDownload(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			mi, err := metainfo.LoadFromFile(filepath.Join(dir, res.Manifest.Torrents[0].URL))
+			// root.torrent first: it lists the package's torrents (their .torrent files, through the webseed)
+			root, err := metainfo.LoadFromFile(filepath.Join(dir, "planktos/root.torrent"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			logBuf.Reset()
-			got := download(t, mi)
+			listed := download(t, root)
+			if len(res.Manifest.Torrents) < 2 || len(listed) != len(res.Manifest.Torrents) {
+				t.Fatalf("root.torrent lists %d torrents, the manifest %d (want several: the video has its own)",
+					len(listed), len(res.Manifest.Torrents))
+			}
+			got := map[string][]byte{}
+			for _, ref := range res.Manifest.Torrents {
+				mi, err := metainfo.Load(bytes.NewReader(listed[ref.InfoHash+".torrent"]))
+				if err != nil {
+					t.Fatalf("torrent %s from root.torrent: %v", ref.InfoHash, err)
+				}
+				for sha, b := range download(t, mi) {
+					got[sha] = b
+				}
+			}
 			for sha, b := range got {
 				want, err := os.ReadFile(filepath.Join(dir, "planktos/files", sha))
 				if err != nil || !bytes.Equal(b, want) {
@@ -60,10 +76,11 @@ func TestWebseedDownload(t *testing.T) {
 			if len(got) != len(uniqueHashes(res.Manifest)) {
 				t.Errorf("downloaded %d files, the torrent has %d", len(got), len(uniqueHashes(res.Manifest)))
 			}
-			// Only store files were requested, and all were sent: the webseed alone delivered the torrent.
+			// Only torrents and store files were requested, and all were sent: the webseed alone delivered.
 			for _, l := range strings.Split(strings.TrimSpace(logBuf.String()), "\n") {
 				f := strings.Fields(l)
-				if len(f) < 3 || f[0] != "GET" || !strings.HasPrefix(f[1], base+"planktos/files/") ||
+				if len(f) < 3 || f[0] != "GET" || !(strings.HasPrefix(f[1], base+"planktos/files/") ||
+					strings.HasPrefix(f[1], base+"planktos/torrents/")) ||
 					(f[2] != "200" && f[2] != "206") {
 					t.Errorf("unexpected request: %s", l)
 				}

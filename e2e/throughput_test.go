@@ -1,0 +1,126 @@
+package e2e
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// peerSite writes a site for the peer benchmarks: a home page, n small files of small bytes and one
+// big file of big bytes, all of deterministic random content.
+func peerSite(t *testing.T, n, small, big int) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "small"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.NewChaCha8([32]byte{'p', 'l', 'a', 'n', 'k', 't', 'o', 's'})
+	write := func(name string, size int) {
+		b := make([]byte, size)
+		rng.Read(b)
+		writeFile(t, filepath.Join(dir, name), b)
+	}
+	writeFile(t, filepath.Join(dir, "index.html"), []byte("<!doctype html><html><head><title>peers</title></head><body>peers</body></html>\n"))
+	for i := 0; i < n; i++ {
+		write(fmt.Sprintf("small/%02d.bin", i), small)
+	}
+	write("big.bin", big)
+	return dir
+}
+
+// readJS fetches a URL through the service worker and reads its body to the end, timing the first
+// byte and the whole, in the page (performance.now, milliseconds).
+const readJS = `(async (url) => {
+  const t0 = performance.now();
+  const res = await fetch(url);
+  const r = res.body.getReader();
+  let n = 0, first = 0;
+  for (;;) {
+    const { done, value } = await r.read();
+    if (done) break;
+    if (!first) first = performance.now() - t0;
+    n += value.length;
+  }
+  return { status: res.status, source: res.headers.get('x-planktos-source') || '', bytes: n, first, total: performance.now() - t0 };
+})`
+
+type readResult struct {
+	Status int     `json:"status"`
+	Source string  `json:"source"`
+	Bytes  int64   `json:"bytes"`
+	First  float64 `json:"first"`
+	Total  float64 `json:"total"`
+}
+
+func (b *browser) read(url string) readResult {
+	b.t.Helper()
+	var r readResult
+	b.mustEval(fmt.Sprintf("%s(%q)", readJS, url), &r)
+	return r
+}
+
+// Peer latency and throughput (issue 4; PLANKTOS_BENCH=1 only). Browser A keeps the whole site
+// (20 × 64 KiB + one 50 MiB file, 16 KiB–auto pieces); browser B, already connected to A, is refused
+// every file byte by the origin and reads through its service worker: the time to the first byte of
+// each small file it does not have (target ≤ 150 ms), then the 50 MiB file (target ≥ 20 MB/s). The
+// same 50 MiB read by A from its own store, and over HTTP from the origin, run alongside as references.
+func TestPeerThroughput(t *testing.T) {
+	if os.Getenv("PLANKTOS_BENCH") == "" {
+		t.Skip("benchmark: set PLANKTOS_BENCH=1")
+	}
+	needChromium(t)
+	const n, small, big = 20, 64 << 10, 50 << 20
+	dir := peerSite(t, n, small, big)
+	pack(t, dir, "/", "prefetch_limit = \"1GiB\"\n"+os.Getenv("PLANKTOS_BENCH_CONFIG"))
+	m := readManifest(t, dir)
+	o := servePlanktos(t, dir)
+
+	a := newBrowser(t, "", uaTag("A"))
+	a.installed("/", m.storable())
+	o.mu.Lock()
+	o.prefetch["B"] = "none"
+	o.mu.Unlock()
+	b := newBrowser(t, "", uaTag("B"))
+	b.open("/")
+	var ok bool
+	b.mustEval(`window.planktos.ready`, &ok)
+	b.waitFor("B's agent to meet A", 30*time.Second, func() bool { return agentPeers(b) > 0 })
+	o.setRefuse(func(who, p string) bool { return who == "B" && !isPage(p) && !isBootstrap(p) })
+	bt := b.tab() // the first tab keeps B's agent
+	bt.open("/")
+
+	var firsts []float64
+	for i := 0; i < n; i++ {
+		r := bt.read(fmt.Sprintf("/small/%02d.bin", i))
+		if r.Status != 200 || r.Source != "peers" || r.Bytes != small {
+			t.Fatalf("small file %d: %+v", i, r)
+		}
+		firsts = append(firsts, r.First)
+	}
+	sort.Float64s(firsts)
+	rb := bt.read("/big.bin")
+	if rb.Status != 200 || rb.Source != "peers" || rb.Bytes != big {
+		t.Fatalf("big file from peers: %+v", rb)
+	}
+	ra := a.read("/big.bin")
+	rh := a.read("/planktos/files/" + m.Files["big.bin"].SHA256) // not intercepted: plain HTTP
+	mbs := func(r readResult) float64 { return float64(r.Bytes) / r.Total / 1000 }
+	out := fmt.Sprintf("time to first byte from a connected peer, %d × %d KiB: median %.0f ms, min %.0f, max %.0f\n"+
+		"50 MiB through the service worker: from peers %.1f MB/s (%.0f ms, first byte %.0f ms); "+
+		"from the local store %.1f MB/s (%s); over HTTP from the origin %.1f MB/s\n",
+		n, small>>10, firsts[len(firsts)/2], firsts[0], firsts[len(firsts)-1],
+		mbs(rb), rb.Total, rb.First, mbs(ra), ra.Source, mbs(rh))
+	if cfg := os.Getenv("PLANKTOS_BENCH_CONFIG"); cfg != "" {
+		out = "config: " + strings.ReplaceAll(strings.TrimSpace(cfg), "\n", "; ") + "\n" + out
+	}
+	t.Log("\n" + out)
+	fmt.Print(out)
+	if firsts[len(firsts)/2] > 150 || mbs(rb) < 20 {
+		t.Logf("below target: first byte ≤ 150 ms, throughput ≥ 20 MB/s")
+	}
+}
