@@ -97,10 +97,15 @@ func TestPeerThroughput(t *testing.T) {
 	var firsts []float64
 	for i := 0; i < n; i++ {
 		r := bt.read(fmt.Sprintf("/small/%02d.bin", i))
-		if r.Status != 200 || r.Source != "peers" || r.Bytes != small {
+		if r.Status != 200 || r.Bytes != small || (r.Source != "peers" && r.Source != "store") {
 			t.Fatalf("small file %d: %+v", i, r)
 		}
-		firsts = append(firsts, r.First)
+		if r.Source == "peers" { // with large pieces, a piece fetched for one file brings its neighbours
+			firsts = append(firsts, r.First)
+		}
+	}
+	if len(firsts) == 0 {
+		t.Fatal("no small file came from peers")
 	}
 	sort.Float64s(firsts)
 	rb := bt.read("/big.bin")
@@ -110,10 +115,10 @@ func TestPeerThroughput(t *testing.T) {
 	ra := a.read("/big.bin")
 	rh := a.read("/planktos/files/" + m.Files["big.bin"].SHA256) // not intercepted: plain HTTP
 	mbs := func(r readResult) float64 { return float64(r.Bytes) / r.Total / 1000 }
-	out := fmt.Sprintf("time to first byte from a connected peer, %d × %d KiB: median %.0f ms, min %.0f, max %.0f\n"+
+	out := fmt.Sprintf("time to first byte from a connected peer, %d of %d × %d KiB: median %.0f ms, min %.0f, max %.0f\n"+
 		"50 MiB through the service worker: from peers %.1f MB/s (%.0f ms, first byte %.0f ms); "+
 		"from the local store %.1f MB/s (%s); over HTTP from the origin %.1f MB/s\n",
-		n, small>>10, firsts[len(firsts)/2], firsts[0], firsts[len(firsts)-1],
+		len(firsts), n, small>>10, firsts[len(firsts)/2], firsts[0], firsts[len(firsts)-1],
 		mbs(rb), rb.Total, rb.First, mbs(ra), ra.Source, mbs(rh))
 	if cfg := os.Getenv("PLANKTOS_BENCH_CONFIG"); cfg != "" {
 		out = "config: " + strings.ReplaceAll(strings.TrimSpace(cfg), "\n", "; ") + "\n" + out

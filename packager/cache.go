@@ -3,10 +3,10 @@ package packager
 import (
 	"bytes"
 	"crypto/sha1"
-	"fmt"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 
 	"github.com/anacrolix/torrent/metainfo"

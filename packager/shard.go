@@ -24,7 +24,7 @@ const (
 	largeFile        = 1 << 20 // files of at least this size get their own torrent
 	maxLargeTorrents = 512
 	maxShards        = 256
-	minShardFiles    = 64      // expected files per shard on small sites
+	minShardFiles    = 64       // expected files per shard on small sites
 	shardPieceLength = 16 << 10 // small pieces: fetching one small file costs at most about one more piece
 )
 

@@ -45,7 +45,7 @@ type storer struct {
 	// pieceLength is the configured piece length (0 for automatic), for the pieces of large files.
 	pieceLength int64
 	done        atomic.Int64 // bytes processed, for progress
-	added  atomic.Int64 // store files written
+	added       atomic.Int64 // store files written
 }
 
 // run processes sources with n workers and returns their items in the same order.

@@ -10,6 +10,9 @@
 /** @typedef {{sha: string, offset: number, length: number}} Span */
 /** @typedef {(err: Error|null, buf?: Uint8Array) => void} Callback */
 
+/** Whole pieces kept for the blocks peers ask next. */
+const RECENT = 8;
+
 /** @param {Uint8Array[]} parts */
 function concat(parts) {
   if (parts.length === 1) return parts[0];
@@ -41,6 +44,8 @@ export function chunkStoreClass(files, verify, onCommit) {
       this.mem = new Map();
       /** @type {Map<string, Blob>} */
       this.blobs = new Map();
+      /** @type {Map<number, Promise<Uint8Array>>} whole pieces read lately, for the blocks that follow */
+      this.recent = new Map();
       this.closed = false;
     }
 
@@ -72,14 +77,33 @@ export function chunkStoreClass(files, verify, onCommit) {
       this.read(index, opts || {}).then((b) => done(null, b), (e) => done(e));
     }
 
-    /** @param {number} index @param {{offset?: number, length?: number}} opts */
+    /**
+     * Bytes of a piece. Peers ask for a piece in 16 KiB blocks, one after another: the whole piece is
+     * read from the store once and kept for the blocks that follow.
+     * @param {number} index @param {{offset?: number, length?: number}} opts
+     */
     async read(index, opts) {
       const off = opts.offset || 0;
       const len = opts.length ?? this.pieceLength(index) - off;
       const m = this.mem.get(index);
       if (m) return m.subarray(off, off + len);
-      const from = index * this.chunkLength + off;
-      const to = from + len;
+      let p = this.recent.get(index);
+      if (!p) {
+        p = this.readStored(index);
+        this.recent.set(index, p);
+        p.catch(() => this.recent.delete(index));
+        for (const k of this.recent.keys()) {
+          if (this.recent.size <= RECENT) break;
+          this.recent.delete(k);
+        }
+      }
+      return (await p).subarray(off, off + len);
+    }
+
+    /** A whole piece, from the files in the store. @param {number} index */
+    async readStored(index) {
+      const from = index * this.chunkLength;
+      const to = from + this.pieceLength(index);
       const parts = [];
       for (const s of this.overlapping(from, to)) {
         const blob = await this.blob(s.sha, s.length);
@@ -142,6 +166,7 @@ export function chunkStoreClass(files, verify, onCommit) {
     close(cb = () => {}) {
       this.closed = true;
       this.mem.clear();
+      this.recent.clear();
       this.blobs.clear();
       queueMicrotask(() => cb(null));
     }
