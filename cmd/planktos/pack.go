@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -123,13 +124,12 @@ func report(con *console, roots []packaged) {
 	var out []jsonRoot
 	for _, r := range roots {
 		m := r.res.Manifest
-		ih := "none"
-		if len(m.Torrents) > 0 {
-			ih = m.Torrents[0].InfoHash
+		torrents := fmt.Sprintf("%d torrents", len(m.Torrents))
+		if len(m.Torrents) == 1 {
+			torrents = "1 torrent (infohash " + m.Torrents[0].InfoHash + ")"
 		}
-		con.Summary("Packaged %d files (%s) of %s into %d torrent (infohash %s), revision %.12s, in %.2f s",
-			r.res.Files, packager.Bytes(r.res.Bytes), r.BaseURL, len(m.Torrents), ih, m.Revision,
-			r.res.Elapsed.Seconds())
+		con.Summary("Packaged %d files (%s) of %s into %s, revision %.12s, in %.2f s",
+			r.res.Files, packager.Bytes(r.res.Bytes), r.BaseURL, torrents, m.Revision, r.res.Elapsed.Seconds())
 		out = append(out, jsonRoot{packaged: r, Files: r.res.Files, Bytes: r.res.Bytes, Pages: r.res.Pages,
 			Injected: r.res.Injected, Added: r.res.Added, Pruned: r.res.Pruned, Revision: m.Revision,
 			Torrents: m.Torrents, ElapsedMS: r.res.Elapsed.Milliseconds()})
