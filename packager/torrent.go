@@ -86,12 +86,11 @@ func hashPieces(ctx context.Context, fsys afero.Fs, dir string, blobs []blob, pl
 	}
 	count := int((total + pl - 1) / pl)
 	out := make([]byte, count*sha1.Size)
-	from := 0
 	per := (count + n - 1) / max(n, 1)
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for w := range n {
-		first, last := from+w*per, min(from+(w+1)*per, count)
+		first, last := w*per, min((w+1)*per, count)
 		if first >= last {
 			break
 		}
