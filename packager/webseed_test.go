@@ -3,7 +3,7 @@ package packager_test
 import (
 	"bytes"
 	"context"
-	"errors"
+	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
@@ -117,16 +117,13 @@ func download(t *testing.T, mi *metainfo.MetaInfo) map[string][]byte {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	c.Close() // flush the storage
 	out := map[string][]byte{}
-	for _, f := range tor.Files() {
-		name := filepath.Join(cfg.DataDir, filepath.FromSlash(f.Path()))
-		b, err := os.ReadFile(name)
-		if errors.Is(err, os.ErrNotExist) { // anacrolix renames a complete file lazily
-			b, err = os.ReadFile(name + ".part")
-		}
-		if err != nil {
-			t.Fatal(err)
+	for _, f := range tor.Files() { // through anacrolix's reader: its storage names files as it likes
+		r := f.NewReader()
+		b, err := io.ReadAll(io.LimitReader(r, f.Length()))
+		r.Close()
+		if err != nil || int64(len(b)) != f.Length() {
+			t.Fatalf("read %s from the client: %d of %d bytes, %v", f.Path(), len(b), f.Length(), err)
 		}
 		out[filepath.Base(f.Path())] = b
 	}
