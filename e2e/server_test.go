@@ -46,6 +46,12 @@ func serveSite(t *testing.T, dir, base string) *siteServer {
 
 func (s *siteServer) start(t *testing.T) {
 	t.Helper()
+	s.srv = serveOrigin(t, s)
+}
+
+// serveOrigin serves h at the test origin's fixed address.
+func serveOrigin(t *testing.T, h http.Handler) *http.Server {
+	t.Helper()
 	var l net.Listener
 	var err error
 	for i := 0; i < 50; i++ { // the port of the previous test's server may linger briefly
@@ -57,8 +63,9 @@ func (s *siteServer) start(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.srv = &http.Server{Handler: s}
-	go s.srv.Serve(l)
+	srv := &http.Server{Handler: h}
+	go srv.Serve(l)
+	return srv
 }
 
 // stop takes the origin down (connections refused), as when a site goes offline.

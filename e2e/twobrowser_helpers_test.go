@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -50,19 +49,7 @@ func servePlanktos(t *testing.T, dir string) *p2pOrigin {
 	tr := tracker.New(tracker.Config{})
 	o := &p2pOrigin{tracker: tr, prefetch: map[string]string{}}
 	o.h = &serve.Handler{Dir: dir, Base: "/", Tracker: tr, LocalTracker: true}
-	var l net.Listener
-	var err error
-	for i := 0; i < 50; i++ { // the port of the previous test's server may linger briefly
-		if l, err = net.Listen("tcp", strings.TrimPrefix(origin(), "http://")); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	o.srv = &http.Server{Handler: o}
-	go o.srv.Serve(l)
+	o.srv = serveOrigin(t, o)
 	t.Cleanup(func() { o.srv.Close(); tr.Close() })
 	return o
 }
