@@ -51,6 +51,7 @@ type Result struct {
 	Injected int   // pages that got the install tag in this run
 	Untagged int   // pages that still do not load install.js (inject = never, or too large)
 	Added    int   // store files written by this run
+	Cloned   int64 // bytes of those files cloned copy-on-write (FICLONE) instead of copied
 	Pruned   int   // store files and torrents removed because nothing references them anymore
 	Elapsed  time.Duration
 }
@@ -100,9 +101,12 @@ func Pack(ctx context.Context, fsys afero.Fs, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Files: len(items), Added: int(st.added.Load())}
+	res := &Result{Files: len(items), Added: int(st.added.Load()), Cloned: st.cloned.Load()}
 	summarizePages(items, res, ev)
 	ev.Detail("Stored %d new files in planktos/files/ (%d already there)", res.Added, countBlobs(items)-res.Added)
+	if res.Cloned > 0 {
+		ev.Detail("%s of them cloned copy-on-write, not copied", Bytes(res.Cloned))
+	}
 
 	ev.Step("Building torrents")
 	m, torrents, err := build(ctx, fsys, items, opts, base, prev, n, ev)

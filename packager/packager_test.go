@@ -131,14 +131,17 @@ func TestPackLayoutAndManifest(t *testing.T) {
 }
 
 // checkStore asserts every store file hashes to its name.
-func checkStore(t *testing.T, fsys afero.Fs) {
+func checkStore(t *testing.T, fsys afero.Fs) { t.Helper(); checkStoreAt(t, fsys, root) }
+
+// checkStoreAt checks that every store file of the site at dir hashes to its name.
+func checkStoreAt(t *testing.T, fsys afero.Fs, dir string) {
 	t.Helper()
-	names, err := afero.ReadDir(fsys, filepath.Join(root, "planktos/files"))
+	names, err := afero.ReadDir(fsys, filepath.Join(dir, "planktos/files"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, fi := range names {
-		b, _ := afero.ReadFile(fsys, filepath.Join(root, "planktos/files", fi.Name()))
+		b, _ := afero.ReadFile(fsys, filepath.Join(dir, "planktos/files", fi.Name()))
 		if sha(b) != fi.Name() {
 			t.Errorf("store file %s hashes to %s", fi.Name(), sha(b))
 		}

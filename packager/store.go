@@ -46,6 +46,7 @@ type storer struct {
 	pieceLength int64
 	done        atomic.Int64 // bytes processed, for progress
 	added       atomic.Int64 // store files written
+	cloned      atomic.Int64 // bytes of those files cloned (copy-on-write) rather than copied
 }
 
 // run processes sources with n workers and returns their items in the same order.
@@ -144,7 +145,9 @@ func (s *storer) put(sha string, b []byte) error {
 	return nil
 }
 
-// stream hashes a large file while copying it into a temporary store file, in one read.
+// stream hashes a large file while copying it into a temporary store file, in one read. Where the
+// filesystem can clone (copy-on-write), the temporary file is a clone of the published one and the read
+// only hashes.
 func (s *storer) stream(it item) (item, error) {
 	in, err := s.fsys.Open(it.real)
 	if err != nil {
@@ -158,13 +161,17 @@ func (s *storer) stream(it item) (item, error) {
 	defer s.fsys.Remove(tmp) // after a successful rename there is nothing left to remove
 	h := sha256.New()
 	head := &headWriter{n: 512}
-	w := io.MultiWriter(f, h, head, progressWriter{&s.done})
+	w := io.MultiWriter(h, head, progressWriter{&s.done})
+	cloned := cloneFile(f, in)
+	if !cloned {
+		w = io.MultiWriter(f, w)
+	}
 	var ph *pieceHasher
 	if it.size >= largeFile {
 		ph = newPieceHasher(filePieceLength(it.size, s.pieceLength), it.size)
 		w = io.MultiWriter(w, ph)
 	}
-	n, err := io.Copy(w, in)
+	n, err := io.CopyBuffer(w, struct{ io.Reader }{in}, make([]byte, 256<<10))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -187,6 +194,9 @@ func (s *storer) stream(it item) (item, error) {
 		return it, fmt.Errorf("store %s: %w", it.real, explain(err))
 	}
 	s.added.Add(1)
+	if cloned {
+		s.cloned.Add(n)
+	}
 	return it, nil
 }
 

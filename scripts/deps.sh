@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what planktos's demo and tests need beyond Go, if it is missing:
-#   ffmpeg (the testsite's video), chromium (browser tests), mktorrent (benchmarks) from Debian,
+#   ffmpeg (the testsite's video), chromium (browser tests), mktorrent (benchmarks), btrfs-progs (the
+#   copy-on-write store test mounts a btrfs image) from Debian,
 #   the runtime's npm packages, and the pinned Hugo (compiled once through the Go module proxy).
 # Usage: scripts/deps.sh [demo|test]   (demo needs only ffmpeg and Hugo)
 set -euo pipefail
@@ -12,6 +13,7 @@ command -v ffmpeg >/dev/null || need+=(ffmpeg)
 if [ "$what" = test ]; then
   command -v chromium >/dev/null || need+=(chromium)
   command -v mktorrent >/dev/null || need+=(mktorrent)
+  command -v mkfs.btrfs >/dev/null || need+=(btrfs-progs)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -36,6 +36,8 @@ type Handler struct {
 	LocalTracker bool
 	// Sent counts the body bytes sent.
 	Sent atomic.Int64
+
+	served atomic.Pointer[servedManifest]
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -135,22 +137,56 @@ func (h *Handler) file(w http.ResponseWriter, r *http.Request, name string, fi f
 	if sha, ok := strings.CutPrefix(strings.TrimPrefix(name, h.Dir), "/planktos/files/"); ok {
 		w.Header().Set("ETag", `"`+sha+`"`) // named by its SHA-256
 	}
-	if h.LocalTracker && strings.HasSuffix(name, "/planktos/manifest.json") {
-		if b, err := withTracker(f, localAnnounce(r)); err == nil {
-			w.Header().Set("ETag", etag(b))
+	if strings.HasSuffix(name, "/planktos/manifest.json") { // revalidated on every navigation
+		if b, tag, err := h.manifest(f, name, fi, r); err == nil {
+			w.Header().Set("ETag", tag)
 			http.ServeContent(w, r, name, fi.ModTime(), bytes.NewReader(b))
 			return
 		}
 		f.Seek(0, io.SeekStart) // not a manifest we understand: serve it as it is
 	}
-	if strings.HasSuffix(name, "/planktos/manifest.json") { // revalidated on every navigation
-		if b, err := io.ReadAll(io.LimitReader(f, 64<<20)); err == nil {
-			w.Header().Set("ETag", etag(b))
-			http.ServeContent(w, r, name, fi.ModTime(), bytes.NewReader(b))
-			return
-		}
-	}
 	http.ServeContent(w, r, name, fi.ModTime(), f)
+}
+
+// servedManifest is the manifest as last served: its bytes (trackers replaced, with LocalTracker) and
+// ETag, for the file version and tracker URL they were made from. Every navigation revalidates the
+// manifest, and a 10,000-file site's is megabytes: it is read, rewritten and hashed once per version.
+type servedManifest struct {
+	name, announce string
+	fi             fs.FileInfo
+	body           []byte
+	etag           string
+}
+
+// of reports whether m was made from this version of the file (same file, size and mtime; the packager
+// replaces the manifest by renaming a new file onto it) for this tracker URL.
+func (m *servedManifest) of(name string, fi fs.FileInfo, announce string) bool {
+	return m.name == name && m.announce == announce && os.SameFile(m.fi, fi) && m.fi.Size() == fi.Size() &&
+		m.fi.ModTime().Equal(fi.ModTime())
+}
+
+// manifest returns the bytes to serve for the manifest file f and their ETag.
+func (h *Handler) manifest(f io.Reader, name string, fi fs.FileInfo, r *http.Request) ([]byte, string, error) {
+	announce := ""
+	if h.LocalTracker {
+		announce = localAnnounce(r)
+	}
+	if m := h.served.Load(); m != nil && m.of(name, fi, announce) {
+		return m.body, m.etag, nil
+	}
+	var b []byte
+	var err error
+	if announce != "" {
+		b, err = withTracker(f, announce)
+	} else {
+		b, err = io.ReadAll(io.LimitReader(f, 64<<20))
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	m := &servedManifest{name: name, announce: announce, fi: fi, body: b, etag: etag(b)}
+	h.served.Store(m)
+	return m.body, m.etag, nil
 }
 
 // etag is a strong validator for b: Last-Modified has one-second granularity, too coarse for repackaging.
@@ -166,7 +202,7 @@ func withTracker(r io.Reader, announce string) ([]byte, error) {
 		return nil, err
 	}
 	m["trackers"], _ = json.Marshal([]string{announce})
-	return json.MarshalIndent(m, "", " ")
+	return json.Marshal(m)
 }
 
 // localAnnounce is the tracker URL of this server as the request reached it.

@@ -116,6 +116,7 @@ func report(con *console, roots []packaged) {
 		Pages     int                   `json:"pages"`
 		Injected  int                   `json:"injected"`
 		Added     int                   `json:"added"`
+		Cloned    int64                 `json:"clonedBytes"`
 		Pruned    int                   `json:"pruned"`
 		Revision  string                `json:"revision"`
 		Torrents  []packager.TorrentRef `json:"torrents"`
@@ -131,7 +132,7 @@ func report(con *console, roots []packaged) {
 		con.Summary("Packaged %d files (%s) of %s into %s, revision %.12s, in %.2f s",
 			r.res.Files, packager.Bytes(r.res.Bytes), r.BaseURL, torrents, m.Revision, r.res.Elapsed.Seconds())
 		out = append(out, jsonRoot{packaged: r, Files: r.res.Files, Bytes: r.res.Bytes, Pages: r.res.Pages,
-			Injected: r.res.Injected, Added: r.res.Added, Pruned: r.res.Pruned, Revision: m.Revision,
+			Injected: r.res.Injected, Added: r.res.Added, Cloned: r.res.Cloned, Pruned: r.res.Pruned, Revision: m.Revision,
 			Torrents: m.Torrents, ElapsedMS: r.res.Elapsed.Milliseconds()})
 	}
 	if con.jsonOut {

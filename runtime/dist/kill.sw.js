@@ -1,2 +1,2 @@
-/* planktos runtime 0.1.0 build d1c2f2ded097108d */
+/* planktos runtime 0.1.0 build d24e6a4daec8bc99 */
 "use strict";(()=>{var n=t=>`planktos:${t}:`;async function i(t){if(!self.caches)return;for(let e of await caches.keys())e.startsWith(n(t))&&await caches.delete(e);let s=self.indexedDB;if(s&&s.databases)for(let e of await s.databases())e.name&&e.name.startsWith(`planktos:${t}`)&&s.deleteDatabase(e.name)}var a=self,o=new URL(a.registration.scope).pathname;a.addEventListener("install",()=>a.skipWaiting());a.addEventListener("activate",t=>{t.waitUntil(i(o).catch(()=>{}).then(()=>a.registration.unregister()))});})();

@@ -130,8 +130,8 @@ class Agent {
    * @param {string} sha @param {number} size
    */
   async fromPeers(sha, size) {
-    if (this.peersStalled) return false;
-    const f = this.swarm?.canServe(sha, 0, size - 1);
+    if (this.peersStalled || !this.swarm) return false;
+    const f = await this.swarm.want(sha, 0, size - 1);
     if (!f) return false;
     const it = f.file[Symbol.asyncIterator]();
     let got = 0;

@@ -17,6 +17,8 @@ export class AgentServer {
     this.active = new Map();
     /** @type {Map<number, {credit: number, wake: (() => void)|null}>} id → flow control */
     this.flow = new Map();
+    /** @type {Set<number>} reads waiting for their torrent */
+    this.waiting = new Set();
   }
 
   /** Chunks sent ahead of what the service worker asked for. */
@@ -40,6 +42,7 @@ export class AgentServer {
 
   /** @param {number} id */
   cancel(id) {
+    this.waiting.delete(id);
     const it = this.active.get(id);
     this.active.delete(id);
     if (it) it.destroy?.();
@@ -64,9 +67,15 @@ export class AgentServer {
     f.credit--;
   }
 
-  /** @param {MessagePort} port @param {{id: number, sha: string, start: number, end: number}} msg */
+  /**
+   * Streams bytes [start, end] of a file. Joining the file's torrent first may take a moment; when the
+   * trackers say peers are there, the service worker is told to wait longer for the first byte.
+   * @param {MessagePort} port @param {{id: number, sha: string, start: number, end: number}} msg
+   */
   async read(port, { id, sha, start, end }) {
-    const f = this.swarm()?.canServe(sha, start, end);
+    this.waiting.add(id);
+    const f = await this.swarm()?.want(sha, start, end, (ms) => port.postMessage({ id, wait: ms })).catch(() => null);
+    if (!this.waiting.delete(id)) return; // cancelled meanwhile
     if (!f) return port.postMessage({ id, error: 'unavailable' });
     const it = f.file[Symbol.asyncIterator]({ start, end });
     this.active.set(id, it);

@@ -1,10 +1,17 @@
-// The page agent's WebTorrent client: joins the manifest's torrents with the manifest's trackers and
-// ICE servers, seeds from the local store (see chunk-store.js), downloads from peers only (HTTP is
-// planktos's own path, verified by SHA-256, so web seeds are off here) and counts bytes.
+// The page agent's WebTorrent client: joins the manifest's torrents that it needs (see joins.js) with
+// the manifest's trackers and ICE servers, seeds from the local store (see chunk-store.js), downloads
+// from peers only (HTTP is planktos's own path, verified by SHA-256, so web seeds are off here) and
+// counts bytes.
 import WebTorrent from 'webtorrent/dist/webtorrent.min.js';
 import { chunkStoreClass } from './chunk-store.js';
+import { MAX_JOINED, Presence, leastUsed, seedSet, torrentsByHash } from './joins.js';
 import { verify } from '../common/verify.js';
 import { metaCache } from '../common/names.js';
+
+/** ms a read waits for the trackers' first reply on a torrent joined for it */
+const ANNOUNCE_WAIT = 1000;
+/** ms a read waits for a connecting peer to have its bytes, once a tracker named other peers */
+export const PEER_WAIT = 2500;
 
 /** @typedef {import('../sw/manifest.js').Manifest} Manifest */
 /** @typedef {import('../common/store.js').Store} Store */
@@ -27,6 +34,10 @@ export class Swarm {
     this.client.on('error', () => {});
     /** @type {Map<string, any>} infohash → torrent */
     this.torrents = new Map();
+    /** @type {Map<string, {used: number, busy: number, joined: number, presence: Presence}>} */
+    this.use = new Map();
+    this.m = m;
+    this.where = torrentsByHash(m);
     this.store = store;
     this.Store = chunkStoreClass(store, verify, () => {});
     /** @type {() => void} */
@@ -44,26 +55,51 @@ export class Swarm {
       const done = (/** @type {boolean} */ v) => { clearTimeout(t); resolve(v); };
       const t = setTimeout(() => done(false), ms);
       for (const tr of this.torrents.values()) tr.once('wire', () => setTimeout(() => done(true), 300));
+      if (this.torrents.size === 0) done(false);
     });
   }
 
-  /** Joins the torrents of `m` and leaves those it no longer lists. @param {Manifest} m */
+  /**
+   * Follows manifest `m`: leaves the torrents it no longer lists and joins those of the stored files
+   * (to seed them), at most MAX_JOINED.
+   * @param {Manifest} m
+   */
   async sync(m) {
+    this.m = m;
+    this.where = torrentsByHash(m);
     const want = new Set(m.torrents.map((t) => t.infohash));
-    for (const [ih, t] of this.torrents) {
-      if (!want.has(ih)) { this.torrents.delete(ih); t.destroy(); }
-    }
-    await Promise.all(m.torrents.map((t) => (this.torrents.has(t.infohash) ? null : this.join(m, t).catch(() => {}))));
+    for (const ih of this.torrents.keys()) if (!want.has(ih)) this.leave(ih);
+    const seed = seedSet(this.where, await this.store.list(), MAX_JOINED - this.torrents.size);
+    await Promise.all(seed.map((t) => this.join(t).catch(() => {})));
   }
 
   /**
-   * @param {Manifest} m
+   * Joins a torrent of the current manifest, leaving the least recently used idle one if MAX_JOINED
+   * are joined. Resolves once the torrent is ready (its files known) or failed.
    * @param {import('../sw/manifest.js').TorrentEntry} entry
    */
-  async join(m, entry) {
+  async join(entry) {
+    const ih = entry.infohash;
+    if (!this.joining) this.joining = new Map();
+    const pending = this.joining.get(ih);
+    if (pending) return pending;
+    if (this.torrents.has(ih)) return;
+    const p = this._join(entry).finally(() => this.joining?.delete(ih));
+    this.joining.set(ih, p);
+    return p;
+  }
+
+  /** @param {import('../sw/manifest.js').TorrentEntry} entry */
+  async _join(entry) {
+    const m = this.m;
     const buf = await this.torrentFile(entry);
     const stored = await this.store.list();
-    if (this.torrents.has(entry.infohash)) return;
+    if (this.torrents.has(entry.infohash) || this.m !== m) return;
+    while (this.torrents.size >= MAX_JOINED) {
+      const old = leastUsed(this.use);
+      if (!old) break;
+      this.leave(old);
+    }
     // Pieces lying in files of the store need no SHA-1 pass on every page load: those files were
     // checked against the manifest's SHA-256. skipVerify marks every piece verified; on 'ready' —
     // before WebTorrent looks at its bitfield, tells peers or selects anything — the pieces touching
@@ -72,15 +108,26 @@ export class Swarm {
       announce: m.trackers, store: this.Store, deselect: true, storeCacheSlots: 0, destroyStoreOnDestroy: false,
       skipVerify: true,
     });
-    t.once('ready', () => {
-      for (const f of t.files) {
-        if (stored.has(f.name)) continue;
-        for (let i = f._startPiece; i <= f._endPiece; i++) if (t.bitfield.get(i)) t._markUnverified(i);
-      }
-    });
+    const presence = new Presence(m.trackers.length);
     this.torrents.set(entry.infohash, t);
-    t.on('error', () => this.torrents.delete(entry.infohash));
-    t.on('infoHash', () => { if (t.infoHash !== entry.infohash) t.destroy(); });
+    this.use.set(entry.infohash, { used: Date.now(), busy: 0, joined: Date.now(), presence });
+    const ready = new Promise((resolve) => {
+      t.once('ready', () => {
+        /** @type {Map<string, any>} */
+        const byName = new Map();
+        for (const f of t.files) {
+          byName.set(f.name, f);
+          if (stored.has(f.name)) continue;
+          for (let i = f._startPiece; i <= f._endPiece; i++) if (t.bitfield.get(i)) t._markUnverified(i);
+        }
+        t.planktosFiles = byName;
+        t.discovery?.tracker?.on('update', (/** @type {any} */ r) => presence.update(r));
+        resolve(undefined);
+      });
+      t.once('close', () => resolve(undefined));
+    });
+    t.on('error', () => this.leave(entry.infohash));
+    t.on('infoHash', () => { if (t.infoHash !== entry.infohash) this.leave(entry.infohash); });
     t.on('download', (/** @type {number} */ n) => { this.counts.peers += n; });
     t.on('upload', (/** @type {number} */ n) => { this.counts.uploaded += n; });
     t.on('wire', (/** @type {any} */ wire) => {
@@ -89,6 +136,15 @@ export class Swarm {
       wire.unchoke = () => {};
       wire.choke();
     });
+    await ready;
+  }
+
+  /** Leaves a torrent (its files stay in the store). @param {string} ih */
+  leave(ih) {
+    const t = this.torrents.get(ih);
+    this.torrents.delete(ih);
+    this.use.delete(ih);
+    if (t && !t.destroyed) t.destroy();
   }
 
   /**
@@ -108,14 +164,48 @@ export class Swarm {
     return new Uint8Array(await res.arrayBuffer());
   }
 
-  /** The torrent file holding `sha`, once its torrent is ready. @param {string} sha */
+  /** The torrent file holding `sha`, if its torrent is joined and ready. @param {string} sha */
   find(sha) {
-    for (const t of this.torrents.values()) {
-      if (!t.ready) continue;
-      const file = t.files.find((/** @type {any} */ f) => f.name === sha);
-      if (file) return { torrent: t, file };
+    const entry = this.where.get(sha);
+    const t = entry && this.torrents.get(entry.infohash);
+    const file = t?.ready && t.planktosFiles?.get(sha);
+    return file ? { torrent: t, file } : null;
+  }
+
+  /**
+   * Like canServe, but joins the torrent of `sha` first if need be and then gives its peers time to
+   * connect: until the trackers say nobody else is there (null at once), or a peer has the bytes,
+   * or until PEER_WAIT more once a tracker named other peers (`extend` is told, so the caller's deadline
+   * can stretch to it). A torrent joined earlier than that is answered at once.
+   * @param {string} sha @param {number} start @param {number} end
+   * @param {(ms: number) => void} [extend]
+   */
+  async want(sha, start, end, extend = () => {}) {
+    const entry = this.where.get(sha);
+    if (!entry) return null;
+    await this.join(entry).catch(() => {});
+    const u = this.use.get(entry.infohash);
+    if (!u) return null;
+    u.used = Date.now();
+    u.busy++;
+    try {
+      const limit = u.joined + ANNOUNCE_WAIT + PEER_WAIT;
+      let deadline = u.joined + ANNOUNCE_WAIT;
+      let stretched = false;
+      for (;;) {
+        const f = this.canServe(sha, start, end);
+        if (f || u.presence.alone || !this.torrents.has(entry.infohash)) return f;
+        if (!stretched && u.presence.others > 0 && Date.now() < limit) {
+          stretched = true;
+          deadline = limit;
+          extend(limit - Date.now());
+        }
+        if (Date.now() >= deadline) return null;
+        await new Promise((r) => setTimeout(r, 40));
+      }
+    } finally {
+      u.busy--;
     }
-    return null;
   }
 
   /**
@@ -138,20 +228,26 @@ export class Swarm {
     return f;
   }
 
-  /** Re-reads the pieces of a file that arrived outside WebTorrent, to seed it. @param {string} sha */
+  /**
+   * Seeds a file that arrived outside WebTorrent: joins its torrent (whose stored files count as had),
+   * or, if joined, re-reads its pieces.
+   * @param {string} sha
+   */
   rescan(sha) {
-    for (const t of this.torrents.values()) {
-      const file = t.ready && t.files.find((/** @type {any} */ f) => f.name === sha);
-      if (!file) continue;
-      /** @type {number[]} */
-      const pieces = [];
-      for (let i = file._startPiece; i <= file._endPiece; i++) if (!t.bitfield.get(i)) pieces.push(i);
-      if (pieces.length === 0 || typeof t._verifyPiecesUsingHash !== 'function') continue;
-      t._verifyPiecesUsingHash(pieces, () => {
-        for (const i of pieces) if (t.bitfield.get(i)) for (const w of t.wires) w.have(i);
-        t._checkDone?.();
-      });
-    }
+    const entry = this.where.get(sha);
+    if (!entry) return;
+    const t = this.torrents.get(entry.infohash);
+    if (!t) return void this.join(entry).catch(() => {});
+    const file = t.ready && t.planktosFiles?.get(sha);
+    if (!file) return;
+    /** @type {number[]} */
+    const pieces = [];
+    for (let i = file._startPiece; i <= file._endPiece; i++) if (!t.bitfield.get(i)) pieces.push(i);
+    if (pieces.length === 0 || typeof t._verifyPiecesUsingHash !== 'function') return;
+    t._verifyPiecesUsingHash(pieces, () => {
+      for (const i of pieces) if (t.bitfield.get(i)) for (const w of t.wires) w.have(i);
+      t._checkDone?.();
+    });
   }
 
   /** @returns {{torrents: number, peers: number}} */

@@ -2,7 +2,7 @@
 // agent hands the service worker a MessagePort; a restarted service worker has lost it and asks the
 // open windows for a new one. Every wait has a deadline: a dead or slow agent costs at most that.
 
-/** @typedef {{chunk?: ArrayBuffer, done?: boolean, error?: string, stats?: object, id: number}} AgentReply */
+/** @typedef {{chunk?: ArrayBuffer, done?: boolean, error?: string, wait?: number, stats?: object, id: number}} AgentReply */
 
 export class AgentLink {
   /**
@@ -148,6 +148,11 @@ export class AgentLink {
       }, { highWaterMark: 0 });
       this.pending.set(id, (m) => {
         if (m.error) return fail(m.error, false);
+        if (m.wait && !started) { // the agent is joining a swarm that has peers: give it that long
+          clearTimeout(timer);
+          timer = setTimeout(() => fail('first byte deadline (swarm)', false), Math.min(m.wait, this.stall));
+          return;
+        }
         if (m.chunk) { arm(); queue.push(new Uint8Array(m.chunk)); }
         if (m.done) { finish(); done = true; }
         if (!started) { started = true; this.misses = 0; resolve(stream); }
