@@ -40,6 +40,7 @@ type browser struct {
 	resp    []network.Response
 	pending map[network.RequestID]string // requests without an answer yet, for diagnostics
 	profile string
+	stop    func()
 }
 
 // newBrowser starts Chromium with the flags DESIGN.md lists (WebRTC on loopback, no prompts, quiet).
@@ -84,8 +85,18 @@ func newBrowser(t *testing.T, profile string, extra ...chromedp.ExecAllocatorOpt
 		acancel()
 		t.Fatalf("starting chromium: %v", err)
 	}
-	t.Cleanup(func() { cancel(); acancel() })
+	b.stop = func() { cancel(); acancel() }
+	t.Cleanup(b.stop)
 	return b
+}
+
+// close quits Chromium gracefully (what a visitor's quitting does: storage is written out) and waits for
+// it, leaving its profile for another newBrowser.
+func (b *browser) close() {
+	if err := chromedp.Cancel(b.ctx); err != nil {
+		b.t.Logf("closing chromium: %v", err)
+	}
+	b.stop()
 }
 
 func (b *browser) listen(ev any) {
@@ -202,7 +213,9 @@ type stats struct {
 		Requests int   `json:"requests"`
 	} `json:"served"`
 	Agent *struct {
-		Leader     bool             `json:"leader"`
+		Leader bool   `json:"leader"`
+		P2P    string `json:"p2p"` // on, download-only or off
+
 		Torrents   int              `json:"torrents"`
 		Peers      int              `json:"peers"`
 		Downloaded map[string]int64 `json:"downloaded"`

@@ -1,8 +1,9 @@
 // planktos/install.js: loaded by every page (`<script src="<base>planktos/install.js" defer>`).
 // Registers the service worker at the site's base, loads the page agent once the page has loaded,
-// and exposes `window.planktos` ({base, ready, stats(), uninstall()}). Where service workers are
-// unsupported or disabled it does nothing and logs nothing.
+// and exposes `window.planktos` ({base, ready, stats(), uninstall(), optOut(on = true)}). Where service
+// workers are unsupported or disabled it does nothing and logs nothing.
 import { uninstall } from './common/cleanup.js';
+import { optOutKey } from './common/names.js';
 
 (() => {
   const s = /** @type {HTMLScriptElement|null} */ (document.currentScript);
@@ -30,6 +31,15 @@ import { uninstall } from './common/cleanup.js';
       setTimeout(() => resolve({ controlled: true, timeout: true }), 3000);
     }),
     uninstall: () => uninstall(base),
+    // no WebRTC from now on, in every tab and after restarts, until optOut(false); the site still
+    // works (and offline) over HTTP
+    optOut: (on = true) => {
+      try {
+        if (on) localStorage.setItem(optOutKey(base), '1');
+        else localStorage.removeItem(optOutKey(base));
+      } catch { /* storage blocked: nothing was running either */ }
+      sw?.controller?.postMessage({ planktos: 'policy' });
+    },
   };
   if (!sw) return done(false);
   const c = sw;

@@ -9,6 +9,7 @@ import { parseManifest } from '../sw/manifest.js';
 import { keyURL } from '../sw/routing.js';
 import { AgentServer } from './server.js';
 import { prefetchPlan, pool } from './prefetch.js';
+import { optedOut, p2pMode } from './policy.js';
 import { Swarm } from './swarm.js';
 
 /** @typedef {import('../sw/manifest.js').Manifest} Manifest */
@@ -39,6 +40,7 @@ class Agent {
     const sw = navigator.serviceWorker;
     sw.addEventListener('message', (e) => { if (e.data && e.data.planktos === 'need-agent') void this.connect(); });
     addEventListener('pagehide', () => this.port?.postMessage({ op: 'bye' }));
+    /** @type {any} */ (navigator).connection?.addEventListener?.('change', () => void this.reload(true).catch(() => {}));
     await this.connect();
     await this.reload();
     if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
@@ -62,16 +64,31 @@ class Agent {
     return parseManifest(await res.json());
   }
 
-  /** Follows the current manifest: torrents to join or leave, files to prefetch. */
-  async reload() {
+  /** The P2P mode in force: the site's setting, the visitor's opt-out, the connection. */
+  mode() {
+    const site = this.manifest ? this.manifest.runtime.p2p : 'off';
+    return p2pMode(site, optedOut(base), /** @type {any} */ (navigator).connection);
+  }
+
+  /**
+   * Follows the current manifest (torrents to join or leave, files to prefetch) and the P2P mode.
+   * @param {boolean} force also when the revision did not change (the visitor's choice or connection did)
+   */
+  async reload(force = false) {
     const m = await this.loadManifest();
-    if (this.manifest && this.manifest.revision === m.revision) return;
+    if (!force && this.manifest && this.manifest.revision === m.revision) return;
     this.manifest = m;
-    const p2p = m.runtime.p2p !== 'off' && typeof RTCPeerConnection === 'function' && m.torrents.length > 0;
+    const mode = this.mode();
+    const p2p = mode !== 'off' && typeof RTCPeerConnection === 'function' && m.torrents.length > 0;
+    if (!p2p && this.swarm) {
+      this.swarm.destroy();
+      this.swarm = null;
+    }
     if (p2p && !this.swarm) {
       this.swarm = new Swarm(base, this.store, m, this.counts);
       this.swarm.onPeer = () => this.schedulePrefetch();
     }
+    this.swarm?.setUploads(mode === 'on');
     if (this.swarm) {
       await this.swarm.sync(m);
       if (m.trackers.length > 0) await this.swarm.firstPeer(1500);
@@ -91,6 +108,7 @@ class Agent {
   onNote(msg) {
     if (msg.op === 'stored') this.swarm?.rescan(msg.sha);
     if (msg.op === 'manifest') void this.reload().catch(() => {});
+    if (msg.op === 'policy') void this.reload(true).catch(() => {});
   }
 
   /** Runs one prefetch pass at a time. @param {Manifest} m */
@@ -178,6 +196,7 @@ class Agent {
     const s = this.swarm ? this.swarm.info() : { torrents: 0, peers: 0 };
     return {
       leader: true,
+      p2p: this.mode(),
       torrents: s.torrents,
       peers: s.peers,
       downloaded: { peers: this.counts.peers, http: this.counts.http },

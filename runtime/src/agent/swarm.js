@@ -26,7 +26,8 @@ export class Swarm {
   constructor(base, store, m, counts) {
     this.base = base;
     this.counts = counts;
-    this.uploads = m.runtime.p2p === 'on';
+    /** whether peers may download from here (see setUploads) */
+    this.uploads = true;
     this.client = new WebTorrent({
       dht: false, lsd: false, webSeeds: false, natUpnp: false, natPmp: false,
       tracker: { rtcConfig: { iceServers: m.runtime.iceServers } },
@@ -128,15 +129,29 @@ export class Swarm {
     });
     t.on('error', () => this.leave(entry.infohash));
     t.on('infoHash', () => { if (t.infoHash !== entry.infohash) this.leave(entry.infohash); });
-    t.on('download', (/** @type {number} */ n) => { this.counts.peers += n; });
-    t.on('upload', (/** @type {number} */ n) => { this.counts.uploaded += n; });
     t.on('wire', (/** @type {any} */ wire) => {
+      // the wire's own events count piece bytes only (the torrent's count every protocol byte too)
+      wire.on('download', (/** @type {number} */ n) => { this.counts.peers += n; });
+      wire.on('upload', (/** @type {number} */ n) => { this.counts.uploaded += n; });
       this.onPeer();
-      if (this.uploads) return;
-      wire.unchoke = () => {};
-      wire.choke();
+      if (!this.uploads) refuse(wire);
     });
     await ready;
+  }
+
+  /**
+   * Lets peers download from here, or not (download-only: every peer stays choked).
+   * @param {boolean} on
+   */
+  setUploads(on) {
+    if (on === this.uploads) return;
+    this.uploads = on;
+    for (const t of this.torrents.values()) {
+      for (const w of t.wires) {
+        if (on) allow(w);
+        else refuse(w);
+      }
+    }
   }
 
   /** Leaves a torrent (its files stay in the store). @param {string} ih */
@@ -210,8 +225,9 @@ export class Swarm {
 
   /**
    * Whether bytes [start, end] of `sha` can come from here: every piece they touch is local or held
-   * by a connected peer. (A piece that also covers a neighbouring file nobody here has cannot be had,
-   * so a stream is not started that would stall at its end.)
+   * by a connected peer that does not choke us (a download-only visitor chokes everyone). (A piece that
+   * also covers a neighbouring file nobody here has cannot be had, so a stream is not started that
+   * would stall at its end.)
    * @param {string} sha @param {number} start @param {number} end
    */
   canServe(sha, start, end) {
@@ -221,7 +237,7 @@ export class Swarm {
     const pl = t.pieceLength;
     const first = Math.floor((f.file.offset + start) / pl);
     const last = Math.floor((f.file.offset + end) / pl);
-    const wires = t.wires.filter((/** @type {any} */ w) => w.peerPieces);
+    const wires = t.wires.filter((/** @type {any} */ w) => w.peerPieces && !w.peerChoking);
     for (let i = first; i <= last; i++) {
       if (!t.bitfield.get(i) && !wires.some((/** @type {any} */ w) => w.peerPieces.get(i))) return null;
     }
@@ -260,4 +276,19 @@ export class Swarm {
   destroy() {
     this.client.destroy(() => {});
   }
+}
+
+/** Chokes a peer for good: WebTorrent's rechoke can no longer unchoke it. @param {any} wire */
+function refuse(wire) {
+  if (!wire.planktosUnchoke) wire.planktosUnchoke = wire.unchoke;
+  wire.unchoke = () => {};
+  wire.choke();
+}
+
+/** Undoes refuse, and unchokes the peer (WebTorrent unchokes every interested peer). @param {any} wire */
+function allow(wire) {
+  if (!wire.planktosUnchoke) return;
+  wire.unchoke = wire.planktosUnchoke;
+  delete wire.planktosUnchoke;
+  wire.unchoke();
 }

@@ -11,6 +11,11 @@ export const cachePrefix = (base) => `planktos:${base}:`;
 export const filesCache = (base) => `${cachePrefix(base)}files:${SCHEMA}`;
 /** Cache holding the current manifest and counters. @param {string} base */
 export const metaCache = (base) => `${cachePrefix(base)}meta:${SCHEMA}`;
+/**
+ * localStorage key of the visitor's P2P opt-out ("1"): kept apart from planktos's caches, so that it
+ * survives an uninstall, a runtime update and a schema change. @param {string} base
+ */
+export const optOutKey = (base) => `planktos:${base}:opt-out`;
 /** Web Lock held by the page agent that leads (one per site). @param {string} base */
 export const agentLock = (base) => `planktos-agent:${base}`;
 /** URL (below the base) of the content-addressed copy of a file. @param {string} base @param {string} sha */

@@ -124,6 +124,7 @@ sw.addEventListener('activate', (/** @type {ExtendableEvent} */ e) => {
 
 sw.addEventListener('message', (/** @type {ExtendableMessageEvent} */ e) => {
   const d = e.data;
+  if (d && d.planktos === 'policy') return agent.notify({ op: 'policy' }); // a visitor opted out or in
   const port = e.ports && e.ports[0];
   if (!d || !port) return;
   if (d.planktos === 'agent') agent.adopt(port);
