@@ -130,7 +130,8 @@ class Agent {
   /** @param {Manifest} m */
   async prefetchPass(m) {
     this.peersStalled = false;
-    const saveData = !!(/** @type {any} */ (navigator).connection?.saveData);
+    const conn = /** @type {any} */ (navigator).connection;
+    const saveData = !!(conn?.saveData || conn?.type === 'cellular');
     const items = prefetchPlan(m, await this.store.list(), saveData);
     await pool(items, 3, async (item) => {
       if (this.manifest !== m) return;
