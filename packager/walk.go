@@ -33,9 +33,12 @@ type source struct {
 	real  string // path in the Fs to read (differs from the joined rel for followed symlinks)
 }
 
-// walk lists the files to package under root, in lexical order.
+// walk lists the files to package under root, in lexical order. It removes the temporary files that
+// an interrupted run left next to the pages it was rewriting (those older than this walk: a concurrent
+// run's are left alone).
 func walk(fsys afero.Fs, root string, include, exclude []string) ([]source, error) {
 	var out []source
+	start := time.Now()
 	err := afero.Walk(fsys, root, func(p string, fi os.FileInfo, err error) error {
 		if err != nil {
 			return fmt.Errorf("read %s: %w", p, err)
@@ -48,6 +51,9 @@ func walk(fsys afero.Fs, root string, include, exclude []string) ([]source, erro
 		if rel == OutDir || rel == SWName || strings.Contains(path.Base(rel), tmpMark) {
 			if fi.IsDir() {
 				return filepath.SkipDir
+			}
+			if isTemp(rel) && fi.Mode().IsRegular() && fi.ModTime().Before(start) {
+				fsys.Remove(p)
 			}
 			return nil
 		}
