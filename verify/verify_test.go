@@ -47,11 +47,11 @@ type site struct {
 // options shapes a site: its files, host, inject mode, a change after packaging, and a wrapper around the
 // server's handler.
 type options struct {
-	files   []map[string]string
-	host    string // default "localhost"
-	inject  string
-	mutate  func(t *testing.T, dir string, m *packager.Manifest)
-	wrap    func(http.Handler) http.Handler
+	files  []map[string]string
+	host   string // default "localhost"
+	inject string
+	mutate func(t *testing.T, dir string, m *packager.Manifest)
+	wrap   func(http.Handler) http.Handler
 }
 
 func newSite(t *testing.T, o options, noTracker bool) *site {
