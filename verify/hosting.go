@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/planktos/planktos/packager"
 )
 
 // Fixes of the hosting checks.
@@ -67,7 +69,7 @@ func (r *run) checkServiceWorker(ctx context.Context) Check {
 // checkHTTPS checks that the site is served over HTTPS, or from localhost, where browsers also run service
 // workers. A folder is checked for the URL it was packaged for.
 func (r *run) checkHTTPS(context.Context) Check {
-	u, what := (*url.URL)(nil), "the site is served"
+	u, what := (*url.URL)(nil), "served at"
 	if r.web != nil {
 		u = r.web.base
 	} else {
@@ -78,17 +80,17 @@ func (r *run) checkHTTPS(context.Context) Check {
 		if u, err = url.Parse(r.m.Webseeds[0]); err != nil {
 			return fail(CheckHTTPS, fixRepack, "the manifest's webseed %q is not a URL", r.m.Webseeds[0])
 		}
-		u.Path = strings.TrimSuffix(u.Path, storePrefix[:len(storePrefix)-len("files/")])
-		what = "the package was made for"
+		u.Path = strings.TrimSuffix(u.Path, packager.OutDir+"/")
+		what = "packaged for"
 	}
 	switch {
 	case u.Scheme == "https":
-		return pass(CheckHTTPS, "%s over HTTPS (%s)", what, u.Host)
+		return pass(CheckHTTPS, "%s %s, over HTTPS", what, u)
 	case isLocal(u.Hostname()):
-		return pass(CheckHTTPS, "%s over plain HTTP from %s: browsers allow it there, for testing", what, u.Hostname())
+		return pass(CheckHTTPS, "%s %s: plain HTTP, which browsers allow on %s, for testing", what, u, u.Hostname())
 	}
-	return fail(CheckHTTPS, fixHTTPS, "%s over plain HTTP at %s: browsers run service workers only on HTTPS "+
-		"origins (or localhost), so planktos stays off for every visitor", what, u.Host)
+	return fail(CheckHTTPS, fixHTTPS, "%s %s: plain HTTP, and browsers run service workers only on HTTPS origins "+
+		"(or localhost), so planktos stays off for every visitor", what, u)
 }
 
 // isLocal reports whether browsers treat host as a secure context over plain HTTP.

@@ -153,8 +153,8 @@ func (r *run) checkStore(ctx context.Context) Check {
 	g.Wait()
 	what := fmt.Sprintf("%s checked (size and SHA-256)", plural(len(blobs), "store file", "store files"))
 	if r.web != nil {
-		what = fmt.Sprintf("HEAD-checked %d of %d store files; downloaded and hashed %s of them (%s, the sample "+
-			"size)", len(probes), len(blobs), all(len(sampled), len(blobs)), packager.Bytes(sampledBytes))
+		what = fmt.Sprintf("HEAD-checked %d of %d store files; downloaded and hashed %s of them (%s%s)", len(probes),
+			len(blobs), all(len(sampled), len(blobs)), packager.Bytes(sampledBytes), within(len(sampled), len(blobs)))
 	}
 	if !p.empty() {
 		return fail(CheckStore, fixRepack, "%s: %s", what, p.String())
@@ -234,8 +234,8 @@ func (r *run) checkTorrents(ctx context.Context) Check {
 		plural(len(r.m.Torrents), "torrent", "torrents"))
 	if r.web != nil {
 		what = fmt.Sprintf("%s parsed, infohashes and files match the manifest; piece hashes checked for %s of them "+
-			"(%s downloaded, the sample size)", plural(len(r.m.Torrents), "torrent", "torrents"),
-			all(checked, len(r.m.Torrents)), packager.Bytes(checkedBytes))
+			"(%s downloaded%s)", plural(len(r.m.Torrents), "torrent", "torrents"), all(checked, len(r.m.Torrents)),
+			packager.Bytes(checkedBytes), within(checked, len(r.m.Torrents)))
 	}
 	switch {
 	case !p.empty():

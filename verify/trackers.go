@@ -2,7 +2,9 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/coder/websocket"
@@ -53,8 +55,14 @@ func (r *run) handshake(ctx context.Context, tracker string) error {
 	defer cancel()
 	c, resp, err := websocket.Dial(ctx, tracker, &websocket.DialOptions{HTTPClient: r.opts.Client})
 	if err != nil {
-		if resp != nil && resp.StatusCode != 0 {
+		var op *net.OpError
+		switch {
+		case resp != nil && resp.StatusCode != 0:
 			return fmt.Errorf("%s answered %s instead of a WebSocket handshake", tracker, resp.Status)
+		case errors.Is(err, context.DeadlineExceeded):
+			return fmt.Errorf("%s: no handshake within %s", tracker, r.opts.TrackerTimeout)
+		case errors.As(err, &op):
+			return fmt.Errorf("%s: %w", tracker, op)
 		}
 		return fmt.Errorf("%s: %w", tracker, err)
 	}

@@ -74,7 +74,7 @@ type Check struct {
 	OK      bool   `json:"ok"` // false only when Status is Fail
 	Status  Status `json:"status"`
 	Message string `json:"message"`
-	Fix     string `json:"fix,omitempty"` // what to do, when Status is Fail or Warn
+	Fix     string `json:"fix"` // what to do, when Status is Fail or Warn; else empty
 }
 
 // Report is the outcome of a Run.
@@ -404,4 +404,12 @@ func all(n, total int) string {
 		return "all"
 	}
 	return fmt.Sprint(n)
+}
+
+// within notes that a sample of n out of total was limited by Options.SampleBytes.
+func within(n, total int) string {
+	if n == total {
+		return ""
+	}
+	return ", the sample size"
 }

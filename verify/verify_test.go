@@ -292,7 +292,7 @@ func TestBrokenPromises(t *testing.T) {
 			})
 		}}, fails: []string{verify.CheckRange}, want: "ignores Range"},
 		{name: "plain http on a non-local host", o: options{host: "example.test"},
-			fails: []string{verify.CheckHTTPS}, want: "plain HTTP at example.test"},
+			fails: []string{verify.CheckHTTPS}, want: "served at http://example.test/: plain HTTP"},
 		{name: "manifest served immutable", o: options{wrap: headerOn("/planktos/manifest.json", "Cache-Control",
 			"public, max-age=31536000, immutable")}, fails: []string{verify.CheckCache}, want: "planktos/manifest.json"},
 		{name: "store files served no-store", o: options{wrap: headerOn("/planktos/files/", "Cache-Control", "no-store")},
@@ -338,7 +338,7 @@ func TestBrokenFolder(t *testing.T) {
 		{"root torrent missing", options{mutate: func(t *testing.T, dir string, m *packager.Manifest) {
 			os.Remove(filepath.Join(dir, "planktos/root.torrent"))
 		}}, []string{verify.CheckRootTorrent}, "root.torrent"},
-		{"packaged for plain http", options{host: "example.test"}, []string{verify.CheckHTTPS}, "the package was made for"},
+		{"packaged for plain http", options{host: "example.test"}, []string{verify.CheckHTTPS}, "packaged for http://example.test/: plain HTTP"},
 		{"not packaged", options{mutate: func(t *testing.T, dir string, m *packager.Manifest) {
 			os.RemoveAll(filepath.Join(dir, "planktos"))
 		}}, []string{verify.CheckManifest}, "not a planktos package"},
