@@ -172,8 +172,8 @@ func (r *run) checkCache(ctx context.Context) Check {
 		targets = append(targets, target{r.m.Torrents[0].URL, true}, target{rootTorrent, false})
 	}
 	targets = append(targets, target{manifestPath, false}, target{swPath, false})
-	if _, ok := r.m.Files["index.html"]; ok {
-		targets = append(targets, target{"", false})
+	if pages := r.pages(); len(pages) > 0 {
+		targets = append(targets, target{pageURL(pages[0]), false})
 	}
 	var fails, warns, seen []string
 	for _, t := range targets {
@@ -240,7 +240,11 @@ func revalidated(cc string, h http.Header) (Status, string) {
 	switch _, immutable := d["immutable"]; {
 	case immutable:
 		return Fail, fmt.Sprintf("%q: returning visitors would never get a new version", cc)
-	case noCache || noStore:
+	case noStore:
+		return Pass, ""
+	case noCache && h.Get("ETag") == "" && h.Get("Last-Modified") == "":
+		return Warn, fmt.Sprintf("%q without an ETag or Last-Modified: every revalidation downloads it whole", cc)
+	case noCache:
 		return Pass, ""
 	case hasAge && age > 24*time.Hour:
 		return Fail, fmt.Sprintf("%q: returning visitors would get a new version only %s after it is deployed", cc, age)

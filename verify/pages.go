@@ -27,18 +27,7 @@ func (r *run) checkPages(ctx context.Context) Check {
 	if r.m == nil {
 		return noManifest(CheckPages)
 	}
-	var pages []string
-	for name, e := range r.m.Files {
-		if strings.HasPrefix(e.Type, "text/html") {
-			pages = append(pages, name)
-		}
-	}
-	sort.Slice(pages, func(i, j int) bool { // the home page first, then in path order
-		if (pages[i] == "index.html") != (pages[j] == "index.html") {
-			return pages[i] == "index.html"
-		}
-		return pages[i] < pages[j]
-	})
+	pages := r.pages()
 	fetched := pages
 	if r.web != nil {
 		fetched = pages[:min(len(pages), r.opts.MaxPages)]
@@ -95,13 +84,36 @@ func (r *run) checkPages(ctx context.Context) Check {
 	return pass(CheckPages, "%s", what)
 }
 
+// pages returns the manifest's HTML pages: the home page first, then in path order.
+func (r *run) pages() []string {
+	var pages []string
+	for name, e := range r.m.Files {
+		if strings.HasPrefix(e.Type, "text/html") {
+			pages = append(pages, name)
+		}
+	}
+	sort.Slice(pages, func(i, j int) bool {
+		if (pages[i] == "index.html") != (pages[j] == "index.html") {
+			return pages[i] == "index.html"
+		}
+		return pages[i] < pages[j]
+	})
+	return pages
+}
+
+// pageURL is the address links use for a page, relative to the base: posts/x/ for posts/x/index.html.
+func pageURL(name string) string {
+	if name == "index.html" || strings.HasSuffix(name, "/index.html") {
+		return strings.TrimSuffix(name, "index.html")
+	}
+	return name
+}
+
 // page checks one page and returns what is wrong and its fix, or whether it is a fragment without the tag.
 func (r *run) page(ctx context.Context, name string) (problem, fix string, fragment bool) {
 	rel := name
-	if r.web != nil { // at the address links use
-		if rel == "index.html" || strings.HasSuffix(rel, "/index.html") {
-			rel = strings.TrimSuffix(rel, "index.html")
-		}
+	if r.web != nil {
+		rel = pageURL(name)
 	}
 	b, err := readAll(ctx, r.src, rel, 32<<20)
 	if err != nil {
