@@ -250,7 +250,13 @@ func (r *run) checkTorrents(ctx context.Context) Check {
 // torrent checks one torrent and returns its bytes (nil if unreadable). files maps the SHA-256 of every
 // store file the torrent must carry to its size.
 func (r *run) torrent(ctx context.Context, ref packager.TorrentRef, files map[string]int64, pieces bool,
-	p, w *problems) []byte {
+	all, w *problems) []byte {
+	var p problems // this torrent's: its piece hashes are checked only if nothing else is wrong
+	defer func() {
+		for _, msg := range p.list {
+			all.add("%s", msg)
+		}
+	}()
 	if want := packager.OutDir + "/torrents/" + ref.InfoHash + ".torrent"; ref.URL != want {
 		p.add("torrent %.12s… is at %s, not %s", ref.InfoHash, ref.URL, want)
 	}

@@ -49,10 +49,9 @@ and a sample of them (--sample) downloaded and hashed. Exits 1 if any check fail
 			if size == 0 {
 				size = 1 // verify reads 0 as its default
 			}
-			con.Header("Verifying %s with planktos %s", args[0], version())
 			start := time.Now()
 			rep, err := verify.Run(cmd.Context(), args[0], verify.Options{TrackerTimeout: timeout, SampleBytes: size,
-				Events: checkPrinter{con}})
+				Events: &checkPrinter{con: con, target: args[0]}})
 			if errors.Is(err, verify.ErrTarget) {
 				return fail(con, usageError{err})
 			}
@@ -70,11 +69,22 @@ and a sample of them (--sample) downloaded and hashed. Exits 1 if any check fail
 }
 
 // checkPrinter prints each check as it completes: ✓ passed, ✗ failed (with its fix), ! warning, - skipped.
-type checkPrinter struct{ con *console }
+// The header comes with the first step, once the target is known to be checkable.
+type checkPrinter struct {
+	con     *console
+	target  string
+	started bool
+}
 
-func (p checkPrinter) Step(title string) { p.con.Step(title) }
+func (p *checkPrinter) Step(title string) {
+	if !p.started {
+		p.started = true
+		p.con.Header("Verifying %s with planktos %s", p.target, version())
+	}
+	p.con.Step(title)
+}
 
-func (p checkPrinter) Checked(c verify.Check) {
+func (p *checkPrinter) Checked(c verify.Check) {
 	mark := map[verify.Status]string{verify.Pass: "✓", verify.Fail: "✗", verify.Warn: "!", verify.Skip: "-"}[c.Status]
 	line := fmt.Sprintf("%s %s: %s", mark, c.Name, c.Message)
 	if c.Fix != "" {
