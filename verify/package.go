@@ -151,13 +151,15 @@ func (r *run) checkStore(ctx context.Context) Check {
 		})
 	}
 	g.Wait()
-	what := fmt.Sprintf("%s checked (size and SHA-256)", plural(len(blobs), "store file", "store files"))
+	what := fmt.Sprintf("%s read, sizes and SHA-256 match the manifest", plural(len(blobs), "store file", "store files"))
+	scope := plural(len(blobs), "store file", "store files") + " read"
 	if r.web != nil {
-		what = fmt.Sprintf("HEAD-checked %d of %d store files; downloaded and hashed %s of them (%s%s)", len(probes),
+		scope = fmt.Sprintf("HEAD-checked %d of %d store files; downloaded and hashed %s of them (%s%s)", len(probes),
 			len(blobs), all(len(sampled), len(blobs)), packager.Bytes(sampledBytes), within(len(sampled), len(blobs)))
+		what = scope + ": sizes and SHA-256 match the manifest"
 	}
 	if !p.empty() {
-		return fail(CheckStore, fixRepack, "%s: %s", what, p.String())
+		return fail(CheckStore, fixRepack, "%s (%s)", p.String(), scope)
 	}
 	return pass(CheckStore, "%s", what)
 }
@@ -239,7 +241,8 @@ func (r *run) checkTorrents(ctx context.Context) Check {
 	}
 	switch {
 	case !p.empty():
-		return fail(CheckTorrents, fixRepack, "%s: %s", what, p.String())
+		return fail(CheckTorrents, fixRepack, "%s (%s checked)", p.String(),
+			plural(len(r.m.Torrents), "torrent", "torrents"))
 	case !w.empty():
 		return warn(CheckTorrents, "if the site moved, package it again for its new URL; otherwise nothing to do",
 			"%s; %s", what, w.String())
@@ -310,9 +313,17 @@ func (r *run) torrent(ctx context.Context, ref packager.TorrentRef, files map[st
 	if pieces && p.empty() {
 		got := info
 		got.Pieces = nil
+		var openErr error // anacrolix's message for it prints the whole FileInfo
 		err := got.GeneratePieces(func(fi metainfo.FileInfo) (io.ReadCloser, error) {
-			return r.src.open(ctx, storePrefix+strings.Join(fi.Path, "/"))
+			f, err := r.src.open(ctx, storePrefix+strings.Join(fi.Path, "/"))
+			if err != nil {
+				openErr = err
+			}
+			return f, err
 		})
+		if openErr != nil {
+			err = openErr
+		}
 		if err != nil {
 			p.add("%s: cannot read its files from the store: %v", ref.URL, err)
 		} else if !bytes.Equal(got.Pieces, info.Pieces) {
