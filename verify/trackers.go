@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/coder/websocket"
@@ -30,11 +32,12 @@ func (r *run) checkTrackers(ctx context.Context) Check {
 		return warn(CheckTrackers, fixTrackers, "the manifest lists no WebSocket tracker: visitors load the site "+
 			"over HTTP and never from each other")
 	}
+	origin := r.origin()
 	var p problems
 	g, gctx := errgroup.WithContext(ctx)
 	for _, t := range web {
 		g.Go(func() error {
-			if err := r.handshake(gctx, t); err != nil {
+			if err := r.handshake(gctx, t, origin); err != nil {
 				p.add("%v", err)
 			}
 			return nil
@@ -49,11 +52,27 @@ func (r *run) checkTrackers(ctx context.Context) Check {
 		strings.Join(web, ", "))
 }
 
-// handshake opens and closes a WebSocket to tracker.
-func (r *run) handshake(ctx context.Context, tracker string) error {
+// origin is the Origin the site's pages send: a tracker may accept only some (tracker.Config.AllowedOrigins).
+func (r *run) origin() string {
+	u := r.web.baseOrNil()
+	if u == nil && len(r.m.Webseeds) > 0 {
+		u, _ = url.Parse(r.m.Webseeds[0])
+	}
+	if u == nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// handshake opens and closes a WebSocket to tracker, as a page of origin would.
+func (r *run) handshake(ctx context.Context, tracker, origin string) error {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.TrackerTimeout)
 	defer cancel()
-	c, resp, err := websocket.Dial(ctx, tracker, &websocket.DialOptions{HTTPClient: r.opts.Client})
+	var hdr http.Header
+	if origin != "" {
+		hdr = http.Header{"Origin": {origin}}
+	}
+	c, resp, err := websocket.Dial(ctx, tracker, &websocket.DialOptions{HTTPClient: r.opts.Client, HTTPHeader: hdr})
 	if err != nil {
 		var op *net.OpError
 		switch {

@@ -122,13 +122,15 @@ type Options struct {
 	Client *http.Client
 	// TrackerTimeout bounds each tracker handshake (default 5 s).
 	TrackerTimeout time.Duration
-	// SampleBytes bounds what a URL check downloads to hash store files and torrent pieces (default 32 MiB).
+	// SampleBytes bounds what a URL check downloads, once to hash store files and once to check the pieces
+	// of whole torrents (default 32 MiB each).
 	SampleBytes int64
 	// MaxProbes bounds the store files a URL check HEADs (default 2000).
 	MaxProbes int
 	// MaxPages bounds the pages a URL check fetches (default 100).
 	MaxPages int
-	Events   Events
+	// Events, if set, receives the checks as they complete.
+	Events Events
 }
 
 func (o *Options) defaults() {
@@ -321,6 +323,14 @@ func (h *httpSource) url(rel string) string {
 }
 
 func (h *httpSource) where(rel string) string { return h.url(rel) }
+
+// baseOrNil returns the site's base URL; nil for a nil source (a folder).
+func (h *httpSource) baseOrNil() *url.URL {
+	if h == nil {
+		return nil
+	}
+	return h.base
+}
 
 // do sends one request for rel; follow says whether redirects are followed.
 func (h *httpSource) do(ctx context.Context, method, rel string, hdr http.Header, follow bool) (*http.Response, error) {

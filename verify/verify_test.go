@@ -44,14 +44,15 @@ type site struct {
 	client *http.Client
 }
 
-// options shapes a site: its files, host, inject mode, a change after packaging, and a wrapper around the
-// server's handler.
+// options shapes a site: its files, host, inject mode, the origins its tracker accepts, a change after
+// packaging, and a wrapper around the server's handler.
 type options struct {
-	files  []map[string]string
-	host   string // default "localhost"
-	inject string
-	mutate func(t *testing.T, dir string, m *packager.Manifest)
-	wrap   func(http.Handler) http.Handler
+	files   []map[string]string
+	host    string // default "localhost"
+	inject  string
+	origins []string // the tracker's AllowedOrigins (default: any)
+	mutate  func(t *testing.T, dir string, m *packager.Manifest)
+	wrap    func(http.Handler) http.Handler
 }
 
 func newSite(t *testing.T, o options, noTracker bool) *site {
@@ -87,7 +88,7 @@ func newSite(t *testing.T, o options, noTracker bool) *site {
 	}
 	h := &serve.Handler{Dir: dir, Base: "/"}
 	if !noTracker {
-		tr := tracker.New(tracker.Config{})
+		tr := tracker.New(tracker.Config{AllowedOrigins: o.origins})
 		t.Cleanup(func() { tr.Close() })
 		h.Tracker = tr
 	}
@@ -152,7 +153,8 @@ func check(rep *verify.Report, name string) verify.Check {
 func TestServedPackagePasses(t *testing.T) {
 	for name, files := range map[string][]map[string]string{"one torrent": {small}, "two torrents": {small, big}} {
 		t.Run(name, func(t *testing.T) {
-			s := newSite(t, options{files: files}, false)
+			// The tracker accepts only the site's pages: verify must handshake as one.
+			s := newSite(t, options{files: files, origins: []string{"http://localhost"}}, false)
 			rep := s.verify(t, s.url)
 			expect(t, rep)
 			for _, c := range rep.Checks {
@@ -299,6 +301,8 @@ func TestBrokenPromises(t *testing.T) {
 			fails: []string{verify.CheckCache}, want: "planktos/files/*"},
 		{name: "tracker refuses the handshake", noTracker: true, fails: []string{verify.CheckTrackers},
 			want: "404 Not Found instead of a WebSocket handshake"},
+		{name: "tracker refuses the site's origin", o: options{origins: []string{"https://elsewhere.example"}},
+			fails: []string{verify.CheckTrackers}, want: "403 Forbidden"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
