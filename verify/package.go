@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"net/http"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 
@@ -130,21 +131,26 @@ func (r *run) checkStore(ctx context.Context) Check {
 			}
 		}
 	}
+	hash := map[string]bool{}
+	for _, b := range sampled {
+		hash[b.sha] = true
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.workers())
-	if r.web != nil {
-		for _, b := range probes {
-			g.Go(func() error {
-				if msg := r.probeBlob(gctx, b); msg != "" {
-					p.add("%s", msg)
-				}
-				return nil
-			})
+	for _, b := range blobs {
+		probe := r.web != nil && len(probes) > 0 && b.sha <= probes[len(probes)-1].sha
+		if !probe && !hash[b.sha] {
+			continue
 		}
-	}
-	for _, b := range sampled {
 		g.Go(func() error {
-			if msg := r.hashBlob(gctx, b); msg != "" {
+			var msg string
+			if probe {
+				msg = r.probeBlob(gctx, b)
+			}
+			if msg == "" && hash[b.sha] {
+				msg = r.hashBlob(gctx, b)
+			}
+			if msg != "" {
 				p.add("%s", msg)
 			}
 			return nil
@@ -253,11 +259,11 @@ func (r *run) checkTorrents(ctx context.Context) Check {
 // torrent checks one torrent and returns its bytes (nil if unreadable). files maps the SHA-256 of every
 // store file the torrent must carry to its size.
 func (r *run) torrent(ctx context.Context, ref packager.TorrentRef, files map[string]int64, pieces bool,
-	all, w *problems) []byte {
+	out, w *problems) []byte {
 	var p problems // this torrent's: its piece hashes are checked only if nothing else is wrong
 	defer func() {
 		for _, msg := range p.list {
-			all.add("%s", msg)
+			out.add("%s", msg)
 		}
 	}()
 	if want := packager.OutDir + "/torrents/" + ref.InfoHash + ".torrent"; ref.URL != want {
@@ -306,7 +312,7 @@ func (r *run) torrent(ctx context.Context, ref packager.TorrentRef, files map[st
 			p.add("%s: webseed %s does not end in / (BitTorrent clients refuse it)", ref.URL, u)
 		}
 	}
-	if r.web != nil && !contains(mi.UrlList, r.web.url(packager.OutDir+"/")) {
+	if r.web != nil && !slices.Contains(mi.UrlList, r.web.url(packager.OutDir+"/")) {
 		w.add("the torrents' webseeds %v do not include this site's %s", []string(mi.UrlList),
 			r.web.url(packager.OutDir+"/"))
 	}
@@ -331,15 +337,6 @@ func (r *run) torrent(ctx context.Context, ref packager.TorrentRef, files map[st
 		}
 	}
 	return b
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // checkRoot checks planktos/root.torrent: the package's one torrent, or a torrent of all the .torrent files.

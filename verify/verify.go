@@ -27,6 +27,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -383,10 +384,14 @@ type problems struct {
 	list []string
 }
 
+// add records a problem, once.
 func (p *problems) add(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.list = append(p.list, fmt.Sprintf(format, args...))
+	if !slices.Contains(p.list, msg) {
+		p.list = append(p.list, msg)
+	}
 }
 
 func (p *problems) empty() bool { return len(p.list) == 0 }

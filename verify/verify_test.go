@@ -271,7 +271,7 @@ func TestBrokenPromises(t *testing.T) {
 		}}, fails: []string{verify.CheckStore, verify.CheckTorrents}, want: "does not hash to its name"},
 		{name: "store file missing", o: options{mutate: func(t *testing.T, dir string, m *packager.Manifest) {
 			os.Remove(storeFile(dir, m, "css/site.css"))
-		}}, fails: []string{verify.CheckStore, verify.CheckTorrents}, want: "missing"},
+		}}, fails: []string{verify.CheckStore, verify.CheckTorrents}, want: "site.css) is missing (404) (HEAD-checked"},
 		{name: "torrent infohash mismatch", o: options{mutate: reTorrent},
 			fails: []string{verify.CheckTorrents}, want: "the manifest says"},
 		{name: "page without install.js", o: options{inject: "never"}, fails: []string{verify.CheckPages},
