@@ -61,6 +61,7 @@ a local store, from each other over WebRTC, or over HTTP — whichever is verifi
 		return usageError{err}
 	})
 	root.AddCommand(newHugoCmd(), newPackCmd(), newServeCmd(), newTrackerCmd(), newVersionCmd())
+	root.AddCommand(newVerifyCmd())
 	return root
 }
 
