@@ -56,13 +56,34 @@ a local store, from each other over WebRTC, or over HTTP — whichever is verifi
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		fmt.Fprintf(os.Stderr, "error: %v\nRun '%s --help' for usage.\n", err, c.CommandPath())
-		return usageError{err}
-	})
+	root.SetFlagErrorFunc(usage)
 	root.AddCommand(newHugoCmd(), newPackCmd(), newServeCmd(), newTrackerCmd(), newVersionCmd())
 	root.AddCommand(newVerifyCmd())
+	root.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+	root.Args = func(c *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usage(c, fmt.Errorf("unknown command %q", args[0]))
+		}
+		return nil
+	}
+	for _, c := range root.Commands() {
+		if check := c.Args; check != nil {
+			c.Args = func(c *cobra.Command, args []string) error {
+				if err := check(c, args); err != nil {
+					return usage(c, err)
+				}
+				return nil
+			}
+		}
+	}
 	return root
+}
+
+// usage reports a command-line mistake cobra found (flags, arguments, command names) and marks it for
+// exit code 2.
+func usage(c *cobra.Command, err error) error {
+	fmt.Fprintf(os.Stderr, "error: %v\nRun '%s --help' for usage.\n", err, c.CommandPath())
+	return usageError{err}
 }
 
 func newVersionCmd() *cobra.Command {

@@ -136,6 +136,10 @@ func TestBadInput(t *testing.T) {
 		{"pack without base URL", nil, []string{"pack", "public"}, 2, "--base-url is required"},
 		{"pack of a missing folder", nil, []string{"pack", "--base-url", "https://x.org/", "nothing"}, 1, "run `hugo`"},
 		{"bad tracker URL", nil, []string{"hugo", "--trackers", "tracker.example.org"}, 2, "is not a URL"},
+		{"pack without a folder", nil, []string{"pack", "--base-url", "https://x.org/"}, 2, "Run 'planktos pack --help'"},
+		{"serve with two folders", nil, []string{"serve", "a", "b"}, 2, "accepts at most 1 arg"},
+		{"unknown command", nil, []string{"pakc", "public"}, 2, `unknown command "pakc"`},
+		{"hugo with an argument", nil, []string{"hugo", "public"}, 2, "unknown command"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

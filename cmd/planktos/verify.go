@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -32,14 +31,7 @@ and a sample of them (--sample) downloaded and hashed. Exits 1 if any check fail
   planktos verify https://example.org/
   planktos verify --json https://user.github.io/project/ > verify.json
   planktos verify --sample 0 https://example.org/   # no downloads but pages, torrents and the manifest`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if err := cobra.ExactArgs(1)(cmd, args); err != nil {
-				fmt.Fprintf(os.Stderr, "error: give one folder or URL to verify (%v)\nRun '%s --help' for usage.\n", err,
-					cmd.CommandPath())
-				return usageError{err}
-			}
-			return nil
-		},
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			con := newConsole(quiet, jsonOut)
 			size, err := config.ParseSize(sample)
