@@ -193,3 +193,130 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 func (s *syncBuffer) Reset()         { s.mu.Lock(); defer s.mu.Unlock(); s.b.Reset() }
+
+// TestFollowRevision: while the seeder runs, the site changes (a page edited, a file added) and is
+// packaged again; the seeder follows the new revision within its poll interval (the torrents whose
+// files changed are added, the replaced ones dropped, the others kept with their peers), and a WebRTC
+// leecher gets the new revision's torrents from it.
+func TestFollowRevision(t *testing.T) {
+	netns.Need(t)
+	if testing.Short() {
+		t.Skip("builds the testsite with Hugo")
+	}
+	dir := t.TempDir()
+	o := newOrigin(t, dir)
+	m1 := packTestsite(t, o, dir)
+	s := startSeeder(t, seeder.Config{Dir: dir})
+
+	page := filepath.Join(dir, "about", "index.html")
+	b, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(page, bytes.Replace(b, []byte("</body>"), []byte("<p>revision two</p></body>"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "new.txt"), []byte("a file of revision two\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m2 := pack(t, o, dir)
+	if m2.Revision == m1.Revision {
+		t.Fatal("repackaging gave the same revision")
+	}
+	old, kept := map[string]bool{}, 0
+	for _, r := range m1.Torrents {
+		old[r.InfoHash] = true
+	}
+	for _, r := range m2.Torrents {
+		if old[r.InfoHash] {
+			kept++
+		}
+	}
+	if kept == len(m2.Torrents) {
+		t.Fatal("repackaging changed no torrent")
+	}
+	start := time.Now()
+	deadline := start.Add(5 * time.Second)
+	for s.Stats().Revision != m2.Revision {
+		if time.Now().After(deadline) {
+			t.Fatalf("the seeder still seeds %.12s, 5 s after revision %.12s", s.Stats().Revision, m2.Revision)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("followed in %v: %d torrents, %d kept", time.Since(start).Round(time.Millisecond), len(m2.Torrents), kept)
+	st := s.Stats()
+	if len(st.Torrents) != len(m2.Torrents) {
+		t.Fatalf("the seeder seeds %d torrents, revision two has %d", len(st.Torrents), len(m2.Torrents))
+	}
+	for _, ts := range st.Torrents {
+		found := false
+		for _, r := range m2.Torrents {
+			found = found || r.InfoHash == ts.InfoHash
+		}
+		if !found {
+			t.Errorf("the seeder still seeds %s, which revision two dropped", ts.InfoHash)
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	o.log.Reset()
+	got, err := leech.Download(ctx, leech.Options{From: leech.WebRTC, DataDir: t.TempDir()}, torrents(t, dir, m2)...)
+	if err != nil {
+		t.Fatalf("%v; seeder %+v", err, s.Stats())
+	}
+	sameAsStore(t, dir, m2, got)
+	if l := o.log.String(); strings.Contains(l, "/planktos/files/") {
+		t.Errorf("the WebRTC leecher fetched store files over HTTP:\n%s", l)
+	}
+	if string(got[m2.Files["new.txt"].SHA256]) != "a file of revision two\n" {
+		t.Errorf("new.txt from the seeder: %q", got[m2.Files["new.txt"].SHA256])
+	}
+}
+
+// TestVerify: with Verify, anacrolix hashes every piece of the store when the seeder starts; a
+// damaged store file (one byte changed) makes exactly its piece unavailable, the rest is seeded.
+// By default (trust) nothing is hashed and every piece is available.
+func TestVerify(t *testing.T) {
+	netns.Need(t) // the client gathers ICE candidates for its offers: only inside the namespace
+	if testing.Short() {
+		t.Skip("builds the testsite with Hugo")
+	}
+	dir := t.TempDir()
+	o := newOrigin(t, dir)
+	m := packTestsite(t, o, dir)
+	video := filepath.Join(dir, packager.OutDir, "files", m.Files["media/clip.webm"].SHA256)
+	f, err := os.OpenFile(video, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := []byte{0}
+	f.ReadAt(b, 1000)
+	b[0] ^= 0xff
+	if _, err := f.WriteAt(b, 1000); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := time.Now()
+	s := startSeeder(t, seeder.Config{Dir: dir, Verify: true})
+	bad, err := s.Checked(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, r := range m.Torrents {
+		total += r.Length
+	}
+	t.Logf("verify: %s hashed in %v", packager.Bytes(total), time.Since(start).Round(time.Millisecond))
+	if bad != 1 {
+		t.Errorf("%d pieces failed the check, want 1 (the damaged one): %+v", bad, s.Stats())
+	}
+
+	trust := startSeeder(t, seeder.Config{Dir: dir})
+	if bad, err := trust.Checked(ctx); err != nil || bad != 0 {
+		t.Errorf("trust: %d pieces unavailable, %v", bad, err)
+	}
+}
