@@ -40,6 +40,10 @@ import (
 	"github.com/planktos/planktos/packager"
 )
 
+// ErrNoTracker means the seeder has no WebSocket tracker to announce to: browsers could not find it.
+var ErrNoTracker = errors.New("no ws:// or wss:// tracker to announce to " +
+	"(set trackers in planktos.toml and package again, or run planktos serve --seed)")
+
 // Config says what to seed and how.
 type Config struct {
 	// Dir is the packaged site's root: the folder holding planktos/manifest.json.
@@ -82,6 +86,9 @@ type Seeder struct {
 	torrents map[metainfo.Hash]*torrent.Torrent
 	gone     int64  // bytes uploaded by torrents dropped since
 	lastErr  string // the last reload problem logged, so that it is logged once
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // stamp identifies a version of the manifest file cheaply.
@@ -234,8 +241,7 @@ func (s *Seeder) trackers(m *packager.Manifest) []string {
 func (s *Seeder) follow(m *packager.Manifest, st stamp) error {
 	trackers := s.trackers(m)
 	if len(trackers) == 0 {
-		return fmt.Errorf("seeder: revision %.12s names no ws:// or wss:// tracker to announce to "+
-			"(set trackers in planktos.toml, or run planktos serve --seed)", m.Revision)
+		return fmt.Errorf("seeder: revision %.12s: %w", m.Revision, ErrNoTracker)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -332,8 +338,8 @@ func (s *Seeder) logf(format string, args ...any) {
 	}
 }
 
-// Close stops seeding: every peer connection and tracker socket is closed.
+// Close stops seeding: every peer connection and tracker socket is closed. Stats still work after it.
 func (s *Seeder) Close() error {
-	errs := s.cl.Close()
-	return errors.Join(errs...)
+	s.closeOnce.Do(func() { s.closeErr = errors.Join(s.cl.Close()...) })
+	return s.closeErr
 }

@@ -60,7 +60,7 @@ a local store, from each other over WebRTC, or over HTTP — whichever is verifi
 		fmt.Fprintf(os.Stderr, "error: %v\nRun '%s --help' for usage.\n", err, c.CommandPath())
 		return usageError{err}
 	})
-	root.AddCommand(newHugoCmd(), newPackCmd(), newServeCmd(), newTrackerCmd(), newVersionCmd())
+	root.AddCommand(newHugoCmd(), newPackCmd(), newServeCmd(), newSeedCmd(), newTrackerCmd(), newVersionCmd())
 	return root
 }
 
