@@ -3,10 +3,13 @@ package seeder_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"fmt"
 	"log"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -319,4 +322,40 @@ func TestVerify(t *testing.T) {
 	if bad, err := trust.Checked(ctx); err != nil || bad != 0 {
 		t.Errorf("trust: %d pieces unavailable, %v", bad, err)
 	}
+}
+
+// TestSeederMemory (PLANKTOS_BENCH=1 only): the seeder's Go heap and goroutines for a package of
+// PLANKTOS_BENCH_TORRENTS (default 100) torrents of 1 MiB each (files of 1 MiB or more get a torrent of
+// their own), with no browser connected: what seeding costs per torrent.
+func TestSeederMemory(t *testing.T) {
+	if os.Getenv("PLANKTOS_BENCH") == "" {
+		t.Skip("benchmark: set PLANKTOS_BENCH=1")
+	}
+	netns.Need(t)
+	n := 100
+	fmt.Sscan(os.Getenv("PLANKTOS_BENCH_TORRENTS"), &n)
+	dir := t.TempDir()
+	o := newOrigin(t, dir)
+	os.WriteFile(filepath.Join(dir, "index.html"), []byte("<!doctype html><title>m</title>"), 0o644)
+	buf := make([]byte, 1<<20)
+	for i := range n {
+		binary.LittleEndian.PutUint64(buf, uint64(i))
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%04d.bin", i)), buf, 0o644)
+	}
+	m := pack(t, o, dir)
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapInuse
+	}
+	h0, g0 := heap(), runtime.NumGoroutine()
+	s := startSeeder(t, seeder.Config{Dir: dir})
+	time.Sleep(3 * time.Second) // every torrent announced, its offer made
+	h1, g1 := heap(), runtime.NumGoroutine()
+	out := fmt.Sprintf("%d torrents (%d MiB): heap +%.1f MB (%.1f KB per torrent), +%d goroutines (%.1f per torrent); %+v",
+		len(m.Torrents), n, float64(h1-h0)/1e6, float64(h1-h0)/1e3/float64(len(m.Torrents)), g1-g0,
+		float64(g1-g0)/float64(len(m.Torrents)), s.Stats().Peers)
+	t.Log(out)
+	fmt.Println(out)
 }
