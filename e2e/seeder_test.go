@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"log"
 	"net/url"
 	"os"
@@ -26,10 +25,7 @@ func seedPlanktos(t *testing.T, dir string) *seeder.Seeder {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { s.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
@@ -38,6 +34,18 @@ type testLog struct{ t *testing.T }
 func (w testLog) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// visitor starts a browser tagged name, opens path and waits until planktos runs and its agent has met
+// the seeder.
+func visitor(t *testing.T, name, path string) *browser {
+	t.Helper()
+	v := newBrowser(t, "", uaTag(name))
+	v.open(path)
+	var ok bool
+	v.mustEval(`window.planktos.ready`, &ok)
+	v.waitFor(name+"'s agent to meet the seeder", 30*time.Second, func() bool { return agentPeers(v) > 0 })
+	return v
 }
 
 // onlyBootstrap refuses browser who every byte but planktos's own bootstrap files (service worker,
@@ -76,11 +84,7 @@ func TestSeederAlone(t *testing.T) {
 	o := servePlanktos(t, dir)
 	s := seedPlanktos(t, dir)
 
-	v := newBrowser(t, "", uaTag("V"))
-	v.open("/")
-	var ok bool
-	v.mustEval(`window.planktos.ready`, &ok)
-	v.waitFor("V's agent to meet the seeder", 30*time.Second, func() bool { return agentPeers(v) > 0 })
+	v := visitor(t, "V", "/")
 	o.log()
 	o.setRefuse(onlyBootstrap("V"))
 	peers0 := v.stats().Agent.Downloaded["peers"]
@@ -139,14 +143,10 @@ func TestSeederRevision(t *testing.T) {
 	o := servePlanktos(t, dir)
 	s := seedPlanktos(t, dir)
 
-	v := newBrowser(t, "", uaTag("V"))
-	v.open("/")
-	var ok bool
-	v.mustEval(`window.planktos.ready`, &ok)
+	v := visitor(t, "V", "/")
 	vt := v.tab() // the first tab keeps the agent and its connections
 	vt.open("/about/")
 	vt.open("/") // again, now through the service worker: it keeps the page
-	v.waitFor("V's agent to meet the seeder", 30*time.Second, func() bool { return agentPeers(v) > 0 })
 
 	page := filepath.Join(dir, "about", "index.html")
 	html, err := os.ReadFile(page)

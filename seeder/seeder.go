@@ -18,7 +18,6 @@
 package seeder
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -74,7 +73,7 @@ type Config struct {
 	Debug bool
 }
 
-// Seeder seeds one package. Create it with New, run it with Run, read it with Stats.
+// Seeder seeds one package. New starts it, Stats reads it, Close stops it.
 type Seeder struct {
 	cfg   Config
 	cl    *torrent.Client
@@ -87,6 +86,8 @@ type Seeder struct {
 	gone     int64  // bytes uploaded by torrents dropped since
 	lastErr  string // the last reload problem logged, so that it is logged once
 
+	stop      chan struct{} // closed by Close: the manifest watch ends
+	watching  sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -97,8 +98,8 @@ type stamp struct {
 	size int64
 }
 
-// New starts seeding the package in cfg.Dir. It fails if the package cannot be read or its manifest
-// names no WebSocket tracker to announce to.
+// New starts seeding the package in cfg.Dir, and watching its manifest for new revisions, until Close.
+// It fails if the package cannot be read or no WebSocket tracker is there to announce to.
 func New(cfg Config) (*Seeder, error) {
 	if cfg.MaxPeers <= 0 {
 		cfg.MaxPeers = 50
@@ -124,11 +125,13 @@ func New(cfg Config) (*Seeder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seeder: start the torrent client: %w", err)
 	}
-	s := &Seeder{cfg: cfg, cl: cl, torrents: map[metainfo.Hash]*torrent.Torrent{}, store: st0}
+	s := &Seeder{cfg: cfg, cl: cl, torrents: map[metainfo.Hash]*torrent.Torrent{}, store: st0,
+		stop: make(chan struct{})}
 	if err := s.follow(m, st); err != nil {
 		cl.Close()
 		return nil, err
 	}
+	s.watching.Go(s.watch)
 	return s, nil
 }
 
@@ -157,16 +160,14 @@ func clientConfig(cfg Config, ice []config.ICEServer, st *store) *torrent.Client
 	return c
 }
 
-// Run checks the manifest every Config.Poll and follows new revisions until ctx ends; then it closes
-// the seeder.
-func (s *Seeder) Run(ctx context.Context) error {
-	defer s.Close()
+// watch checks the manifest every Config.Poll until Close.
+func (s *Seeder) watch() {
 	tick := time.NewTicker(s.cfg.Poll)
 	defer tick.Stop()
 	for {
 		select {
-		case <-ctx.Done():
-			return nil
+		case <-s.stop:
+			return
 		case <-tick.C:
 			s.Reload()
 		}
@@ -338,8 +339,13 @@ func (s *Seeder) logf(format string, args ...any) {
 	}
 }
 
-// Close stops seeding: every peer connection and tracker socket is closed. Stats still work after it.
+// Close stops seeding: the manifest watch ends, every peer connection and tracker socket is closed.
+// Stats still work after it.
 func (s *Seeder) Close() error {
-	s.closeOnce.Do(func() { s.closeErr = errors.Join(s.cl.Close()...) })
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		s.watching.Wait()
+		s.closeErr = errors.Join(s.cl.Close()...)
+	})
 	return s.closeErr
 }

@@ -6,12 +6,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,31 +30,42 @@ import (
 )
 
 // origin is `planktos serve` in a test: the package over HTTP (the webseed) with the Go tracker at
-// /announce, on loopback, logging every request.
+// /announce, on loopback, counting the requests for store files.
 type origin struct {
-	srv *httptest.Server
-	h   *serve.Handler
-	tr  *tracker.Server
-	log syncBuffer
+	srv    *httptest.Server
+	tr     *tracker.Server
+	stored atomic.Int64 // requests for planktos/files/
 }
 
 func newOrigin(t *testing.T, dir string) *origin {
 	o := &origin{tr: tracker.New(tracker.Config{})}
-	o.h = &serve.Handler{Dir: dir, Base: "/", Tracker: o.tr, Log: log.New(&o.log, "", 0)}
-	o.srv = httptest.NewServer(o.h)
+	h := &serve.Handler{Dir: dir, Base: "/", Tracker: o.tr}
+	o.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/planktos/files/") {
+			o.stored.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	}))
 	t.Cleanup(func() { o.srv.Close(); o.tr.Close() })
 	return o
 }
 
 func (o *origin) announce() string { return "ws" + strings.TrimPrefix(o.srv.URL, "http") + "/announce" }
 
-// packTestsite builds the real testsite into dir for o and packages it with o's tracker.
-func packTestsite(t *testing.T, o *origin, dir string, extra ...string) *packager.Manifest {
+// packedTestsite builds the real testsite into a new folder, serves it and packages it with the
+// origin's tracker. It skips outside the WebRTC test namespace, and in -short mode (Hugo runs).
+func packedTestsite(t *testing.T) (string, *origin, *packager.Manifest) {
 	t.Helper()
-	if err := testsite.Build(dir, append([]string{"--baseURL", o.srv.URL + "/"}, extra...)...); err != nil {
+	netns.Need(t)
+	if testing.Short() {
+		t.Skip("builds the testsite with Hugo")
+	}
+	dir := t.TempDir()
+	o := newOrigin(t, dir)
+	if err := testsite.Build(dir, "--baseURL", o.srv.URL+"/"); err != nil {
 		t.Fatal(err)
 	}
-	return pack(t, o, dir)
+	return dir, o, pack(t, o, dir)
 }
 
 func pack(t *testing.T, o *origin, dir string) *packager.Manifest {
@@ -77,10 +89,7 @@ func startSeeder(t *testing.T, cfg seeder.Config) *seeder.Seeder {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { s.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
@@ -95,6 +104,25 @@ func torrents(t *testing.T, dir string, m *packager.Manifest) []*metainfo.MetaIn
 		out = append(out, mi)
 	}
 	return out
+}
+
+// leechWebRTC downloads every torrent of m from peers over WebRTC only, checks the bytes against the
+// store and that not one store file went over HTTP, and returns how long it took.
+func leechWebRTC(t *testing.T, o *origin, dir string, m *packager.Manifest, s *seeder.Seeder) time.Duration {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	before, start := o.stored.Load(), time.Now()
+	got, err := leech.Download(ctx, leech.Options{From: leech.WebRTC, DataDir: t.TempDir()}, torrents(t, dir, m)...)
+	if err != nil {
+		t.Fatalf("%v; seeder %+v", err, s.Stats())
+	}
+	elapsed := time.Since(start)
+	sameAsStore(t, dir, m, got)
+	if n := o.stored.Load() - before; n > 0 {
+		t.Errorf("the WebRTC leecher made %d requests for store files over HTTP", n)
+	}
+	return elapsed
 }
 
 // sameAsStore checks that got holds exactly the store files of m's torrents, byte for byte.
@@ -122,13 +150,7 @@ func sameAsStore(t *testing.T, dir string, m *packager.Manifest, got map[string]
 // the package through the Go tracker, and another that may use the webseed only does the same. Both
 // get exactly the store's bytes; the first without one store byte over HTTP, all of it from the seeder.
 func TestLeechFromSeeder(t *testing.T) {
-	netns.Need(t)
-	if testing.Short() {
-		t.Skip("builds the testsite with Hugo")
-	}
-	dir := t.TempDir()
-	o := newOrigin(t, dir)
-	m := packTestsite(t, o, dir)
+	dir, o, m := packedTestsite(t)
 	if len(m.Torrents) < 2 {
 		t.Fatalf("the testsite has %d torrents, want several", len(m.Torrents))
 	}
@@ -140,19 +162,7 @@ func TestLeechFromSeeder(t *testing.T) {
 		total += ref.Length
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	o.log.Reset()
-	start = time.Now()
-	got, err := leech.Download(ctx, leech.Options{From: leech.WebRTC, DataDir: t.TempDir()}, torrents(t, dir, m)...)
-	if err != nil {
-		t.Fatalf("%v; seeder %+v", err, s.Stats())
-	}
-	elapsed := time.Since(start)
-	sameAsStore(t, dir, m, got)
-	if l := o.log.String(); strings.Contains(l, "/planktos/files/") {
-		t.Errorf("the WebRTC leecher fetched store files over HTTP:\n%s", l)
-	}
+	elapsed := leechWebRTC(t, o, dir, m, s)
 	st := s.Stats()
 	if st.Uploaded < total || len(st.Torrents) != len(m.Torrents) || st.Revision != m.Revision {
 		t.Errorf("seeder stats %+v, want %d torrents of revision %.12s and ≥ %d bytes up", st, len(m.Torrents),
@@ -166,8 +176,10 @@ func TestLeechFromSeeder(t *testing.T) {
 	t.Logf("WebRTC: %d torrents, %s in %v; seeder %d bytes up", len(m.Torrents), packager.Bytes(total),
 		elapsed.Round(time.Millisecond), st.Uploaded)
 
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	start = time.Now()
-	got, err = leech.Download(ctx, leech.Options{From: leech.Webseed, DataDir: t.TempDir()}, torrents(t, dir, m)...)
+	got, err := leech.Download(ctx, leech.Options{From: leech.Webseed, DataDir: t.TempDir()}, torrents(t, dir, m)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,32 +195,12 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-func (s *syncBuffer) Reset()         { s.mu.Lock(); defer s.mu.Unlock(); s.b.Reset() }
-
 // TestFollowRevision: while the seeder runs, the site changes (a page edited, a file added) and is
 // packaged again; the seeder follows the new revision within its poll interval (the torrents whose
 // files changed are added, the replaced ones dropped, the others kept with their peers), and a WebRTC
 // leecher gets the new revision's torrents from it.
 func TestFollowRevision(t *testing.T) {
-	netns.Need(t)
-	if testing.Short() {
-		t.Skip("builds the testsite with Hugo")
-	}
-	dir := t.TempDir()
-	o := newOrigin(t, dir)
-	m1 := packTestsite(t, o, dir)
+	dir, o, m1 := packedTestsite(t)
 	s := startSeeder(t, seeder.Config{Dir: dir})
 
 	page := filepath.Join(dir, "about", "index.html")
@@ -261,33 +253,14 @@ func TestFollowRevision(t *testing.T) {
 		}
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	o.log.Reset()
-	got, err := leech.Download(ctx, leech.Options{From: leech.WebRTC, DataDir: t.TempDir()}, torrents(t, dir, m2)...)
-	if err != nil {
-		t.Fatalf("%v; seeder %+v", err, s.Stats())
-	}
-	sameAsStore(t, dir, m2, got)
-	if l := o.log.String(); strings.Contains(l, "/planktos/files/") {
-		t.Errorf("the WebRTC leecher fetched store files over HTTP:\n%s", l)
-	}
-	if string(got[m2.Files["new.txt"].SHA256]) != "a file of revision two\n" {
-		t.Errorf("new.txt from the seeder: %q", got[m2.Files["new.txt"].SHA256])
-	}
+	leechWebRTC(t, o, dir, m2, s) // new.txt included: sameAsStore checks every file of revision two
 }
 
 // TestVerify: with Verify, anacrolix hashes every piece of the store when the seeder starts; a
 // damaged store file (one byte changed) makes exactly its piece unavailable, the rest is seeded.
 // By default (trust) nothing is hashed and every piece is available.
 func TestVerify(t *testing.T) {
-	netns.Need(t) // the client gathers ICE candidates for its offers: only inside the namespace
-	if testing.Short() {
-		t.Skip("builds the testsite with Hugo")
-	}
-	dir := t.TempDir()
-	o := newOrigin(t, dir)
-	m := packTestsite(t, o, dir)
+	dir, _, m := packedTestsite(t) // in the namespace: the client gathers ICE candidates for its offers
 	video := filepath.Join(dir, packager.OutDir, "files", m.Files["media/clip.webm"].SHA256)
 	f, err := os.OpenFile(video, os.O_RDWR, 0)
 	if err != nil {

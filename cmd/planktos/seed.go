@@ -111,8 +111,8 @@ func (f *seedFlags) config(dir string) (seeder.Config, error) {
 	return seeder.Config{Dir: abs, MaxPeers: f.maxPeers, UploadRate: rate, Verify: f.verify}, nil
 }
 
-// startSeeding starts the seeder and runs it, with a status line every 10 s while something changes,
-// until ctx ends; wait returns once it has stopped.
+// startSeeding starts the seeder, with a status line every 10 s while something changes; once ctx has
+// ended, wait stops it.
 func startSeeding(ctx context.Context, cfg seeder.Config, con *console, quiet bool) (sd *seeder.Seeder, wait func(), err error) {
 	var out io.Writer = os.Stderr
 	if quiet {
@@ -146,8 +146,7 @@ func startSeeding(ctx context.Context, cfg seeder.Config, con *console, quiet bo
 		limits += fmt.Sprintf(", upload limited to %s/s", packager.Bytes(cfg.UploadRate))
 	}
 	con.Detail(limits + " (Ctrl+C to stop)")
-	ran, reported := make(chan struct{}), make(chan struct{})
-	go func() { sd.Run(ctx); close(ran) }()
+	reported := make(chan struct{})
 	go func() {
 		defer close(reported)
 		tick := time.NewTicker(10 * time.Second)
@@ -167,7 +166,7 @@ func startSeeding(ctx context.Context, cfg seeder.Config, con *console, quiet bo
 			}
 		}
 	}()
-	return sd, func() { <-ran; <-reported }, nil
+	return sd, func() { <-reported; sd.Close() }, nil
 }
 
 // localAnnounce is the tracker URL of a server listening at addr, as a local client dials it.
