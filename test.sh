@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs planktos's whole test suite — exactly what CI runs. Installs missing tools first (scripts/deps.sh).
-# Browser tests that use WebRTC run inside a private network namespace (unshare --net) so that no traffic
-# leaves loopback; that needs root (or user namespaces).
+# Tests run inside a private network namespace (scripts/netns.sh: unshare --net, loopback plus a dummy
+# interface at 198.18.0.1 that the Go seeder's WebRTC needs) so that no traffic leaves the machine; that
+# needs root (or user namespaces). WebRTC tests skip outside it.
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/deps.sh test
@@ -16,5 +17,4 @@ echo "==> runtime: unit tests and reproducible bundle"
 
 echo "==> go test (build first: nothing is downloaded inside the network namespace)"
 go test -count=1 -run XXX_build_only ./... >/dev/null
-unshare --net -- sh -c 'ip link set lo up && exec "$@"' _ \
-  go test -count=1 -timeout 25m ./... "$@"
+scripts/netns.sh go test -count=1 -timeout 25m ./... "$@"

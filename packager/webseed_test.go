@@ -3,7 +3,6 @@ package packager_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
@@ -14,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/planktos/planktos/config"
+	"github.com/planktos/planktos/internal/leech"
 	"github.com/planktos/planktos/internal/testsite"
 	"github.com/planktos/planktos/packager"
 	"github.com/planktos/planktos/serve"
@@ -92,42 +91,13 @@ func TestWebseedDownload(t *testing.T) {
 // download fetches a torrent with an anacrolix client that may only use its webseeds.
 func download(t *testing.T, mi *metainfo.MetaInfo) map[string][]byte {
 	t.Helper()
-	cfg := torrent.NewDefaultClientConfig()
-	cfg.DataDir = t.TempDir()
-	cfg.NoDHT, cfg.DisableTrackers, cfg.DisablePEX, cfg.DisableWebtorrent = true, true, true, true
-	cfg.DisableTCP, cfg.DisableUTP, cfg.DisableIPv6, cfg.NoDefaultPortForwarding = true, true, true, true
-	cfg.ListenPort = 0
-	c, err := torrent.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	tor, err := c.AddTorrent(mi)
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-tor.GotInfo()
-	tor.DownloadAll()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	for tor.BytesCompleted() < tor.Length() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("webseed download stalled at %d of %d bytes", tor.BytesCompleted(), tor.Length())
-		case <-time.After(50 * time.Millisecond):
-		}
+	got, err := leech.Download(ctx, leech.Options{From: leech.Webseed, DataDir: t.TempDir()}, mi)
+	if err != nil {
+		t.Fatal(err)
 	}
-	out := map[string][]byte{}
-	for _, f := range tor.Files() { // through anacrolix's reader: its storage names files as it likes
-		r := f.NewReader()
-		b, err := io.ReadAll(io.LimitReader(r, f.Length()))
-		r.Close()
-		if err != nil || int64(len(b)) != f.Length() {
-			t.Fatalf("read %s from the client: %d of %d bytes, %v", f.Path(), len(b), f.Length(), err)
-		}
-		out[filepath.Base(f.Path())] = b
-	}
-	return out
+	return got
 }
 
 func uniqueHashes(m *packager.Manifest) map[string]bool {

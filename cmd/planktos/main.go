@@ -57,7 +57,7 @@ a local store, from each other over WebRTC, or over HTTP — whichever is verifi
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(usage)
-	root.AddCommand(newHugoCmd(), newPackCmd(), newServeCmd(), newTrackerCmd(), newVersionCmd())
+	root.AddCommand(newHugoCmd(), newPackCmd(), newServeCmd(), newSeedCmd(), newTrackerCmd(), newVersionCmd())
 	root.AddCommand(newVerifyCmd())
 	root.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
 	root.Args = func(c *cobra.Command, args []string) error {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/planktos/planktos/packager"
+	"github.com/planktos/planktos/seeder"
 	"github.com/planktos/planktos/serve"
 	"github.com/planktos/planktos/tracker"
 	"github.com/spf13/cobra"
@@ -19,7 +20,8 @@ import (
 
 func newServeCmd() *cobra.Command {
 	var addr, base string
-	var quiet, noTracker, keepTrackers bool
+	var quiet, noTracker, keepTrackers, seed bool
+	var sf seedFlags
 	cmd := &cobra.Command{
 		Use:   "serve [flags] [DIR]",
 		Short: "Serve a packaged site locally (Range requests, planktos cache headers)",
@@ -28,8 +30,13 @@ package's manifest (its baseURL's path) unless --base is given. Every request is
 
 A WebSocket tracker answers at ws://ADDR/announce on the same port, and the manifest is served with that
 tracker as its only one (the file on disk is not changed), so previewing browsers find each other here.
---keep-trackers serves the package's own trackers instead; --no-tracker runs no tracker.`,
+--keep-trackers serves the package's own trackers instead; --no-tracker runs no tracker.
+
+--seed also seeds the package over WebRTC from this process (see planktos seed), announced to this
+server's tracker (and to the package's own with --keep-trackers or --no-tracker): previewing browsers then
+get the site's files peer to peer from the first visit on.`,
 		Example: `  planktos serve public
+  planktos serve --seed public
   planktos serve --addr 127.0.0.1:1313 testsite/public
   planktos serve --keep-trackers public`,
 		Args: cobra.MaximumNArgs(1),
@@ -59,7 +66,30 @@ tracker as its only one (the file on disk is not changed), so previewing browser
 				defer t.Close()
 				h.Tracker, h.LocalTracker = t, !keepTrackers
 			}
-			return listen(cmd.Context(), addr, h)
+			if !seed {
+				return listen(cmd.Context(), addr, h, nil)
+			}
+			cfg, err := sf.config(dir)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "error:", err)
+				return usageError{err}
+			}
+			cfg.IgnoreManifestTrackers = h.LocalTracker
+			var wait func()
+			var sd *seeder.Seeder
+			err = listen(cmd.Context(), addr, h, func(a net.Addr) error {
+				if h.Tracker != nil {
+					cfg.Trackers = []string{localAnnounce(a.String())}
+				}
+				// --quiet silences the request log only: the seeder's lines are few
+				sd, wait, err = startSeeding(cmd.Context(), cfg, newConsole(false, false), false)
+				return err
+			})
+			if wait != nil {
+				wait()
+				fmt.Fprintf(os.Stderr, "Seeder sent %s to peers\n", packager.Bytes(sd.Stats().Uploaded))
+			}
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
@@ -67,6 +97,8 @@ tracker as its only one (the file on disk is not changed), so previewing browser
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not log requests")
 	cmd.Flags().BoolVar(&noTracker, "no-tracker", false, "run no tracker at /announce")
 	cmd.Flags().BoolVar(&keepTrackers, "keep-trackers", false, "serve the manifest's own trackers, not this server's")
+	cmd.Flags().BoolVar(&seed, "seed", false, "also seed the package over WebRTC (see planktos seed)")
+	sf.register(cmd.Flags())
 	return cmd
 }
 
@@ -83,13 +115,18 @@ func manifestBase(dir string) string {
 	return m.Base
 }
 
-// listen serves h until ctx ends, then shuts down gracefully.
-func listen(ctx context.Context, addr string, h *serve.Handler) error {
-	err := serveHTTP(ctx, addr, h, func(a net.Addr) {
+// listen serves h until ctx ends, then shuts down gracefully. started, if set, runs once the server
+// listens; an error from it stops the server.
+func listen(ctx context.Context, addr string, h *serve.Handler, started func(net.Addr) error) error {
+	err := serveHTTP(ctx, addr, h, func(a net.Addr) error {
 		fmt.Fprintf(os.Stderr, "Serving %s at http://%s%s (Ctrl+C to stop)\n", h.Dir, a, h.Base)
 		if h.Tracker != nil {
 			fmt.Fprintf(os.Stderr, "Tracker at ws://%s/announce\n", a)
 		}
+		if started != nil {
+			return started(a)
+		}
+		return nil
 	})
 	if err == nil {
 		fmt.Fprintf(os.Stderr, "Stopped; sent %s\n", packager.Bytes(h.Sent.Load()))
@@ -99,8 +136,8 @@ func listen(ctx context.Context, addr string, h *serve.Handler) error {
 
 // serveHTTP listens on addr, calls ready with the address, and serves h until ctx ends; then it stops
 // listening and waits up to 5 s for requests in flight. (Hijacked WebSocket connections are their owner's
-// to close.)
-func serveHTTP(ctx context.Context, addr string, h http.Handler, ready func(net.Addr)) error {
+// to close.) An error from ready closes the listener and is returned.
+func serveHTTP(ctx context.Context, addr string, h http.Handler, ready func(net.Addr) error) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		err = fmt.Errorf("listen on %s: %w (pick another port with --addr)", addr, err)
@@ -108,9 +145,12 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler, ready func(net.
 		return usageError{err}
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	ready(ln.Addr())
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(ln) }() // serving already: ready may connect to it
+	if err := ready(ln.Addr()); err != nil {
+		srv.Close()
+		return err
+	}
 	select {
 	case err := <-errc:
 		return err

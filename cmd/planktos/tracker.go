@@ -66,8 +66,9 @@ func runTracker(ctx context.Context, addr string, cfg tracker.Config) error {
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "planktos tracker: WebSocket clients connect to /announce; statistics at /stats")
 	})
-	err := serveHTTP(ctx, addr, mux, func(a net.Addr) {
+	err := serveHTTP(ctx, addr, mux, func(a net.Addr) error {
 		fmt.Fprintf(os.Stderr, "Tracker at ws://%s/announce, stats at http://%s/stats (Ctrl+C to stop)\n", a, a)
+		return nil
 	})
 	tr.Close()
 	if err == nil {
