@@ -37,6 +37,8 @@ export class Swarm {
     this.torrents = new Map();
     /** @type {Map<string, {used: number, busy: number, joined: number, presence: Presence}>} */
     this.use = new Map();
+    /** @type {Map<string, Promise<void>>} infohash → a join under way */
+    this.joining = new Map();
     this.m = m;
     this.where = torrentsByHash(m);
     this.store = store;
@@ -81,11 +83,10 @@ export class Swarm {
    */
   async join(entry) {
     const ih = entry.infohash;
-    if (!this.joining) this.joining = new Map();
     const pending = this.joining.get(ih);
     if (pending) return pending;
     if (this.torrents.has(ih)) return;
-    const p = this._join(entry).finally(() => this.joining?.delete(ih));
+    const p = this._join(entry).finally(() => this.joining.delete(ih));
     this.joining.set(ih, p);
     return p;
   }

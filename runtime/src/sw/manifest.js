@@ -150,22 +150,44 @@ export class ManifestKeeper {
     return this._revalidating;
   }
 
+  /**
+   * The validators of the stored manifest's response, read without its body (that is parsed meanwhile).
+   * @returns {Promise<{etag: string, lastModified: string}>}
+   */
+  async _storedValidators() {
+    if (this.manifest) return this.validators;
+    const res = await (await caches.open(metaCache(this.base))).match(this.key).catch(() => undefined);
+    return {
+      etag: res?.headers.get('x-planktos-etag') ?? '',
+      lastModified: res?.headers.get('x-planktos-last-modified') ?? '',
+    };
+  }
+
+  /** @param {{etag: string, lastModified: string}|null} v @returns {Promise<Response>} */
+  _ask(v) {
+    /** @type {Record<string, string>} */
+    const headers = {};
+    if (v?.etag) headers['if-none-match'] = v.etag;
+    else if (v?.lastModified) headers['if-modified-since'] = v.lastModified;
+    return fetchWithin(this.key, { cache: 'no-store', headers }, this.deadline);
+  }
+
   async _revalidate() {
-    const cur = await this.current();
+    // the conditional request goes out while the stored manifest is read and checked: a worker that
+    // just started pays the longer of the two, not their sum
+    const loading = this.current();
     let next;
     let got = { etag: '', lastModified: '' };
+    let cur = null;
     try {
-      /** @type {Record<string, string>} */
-      const headers = {};
-      const v = this.validators;
-      if (cur && v.etag) headers['if-none-match'] = v.etag;
-      else if (cur && v.lastModified) headers['if-modified-since'] = v.lastModified;
-      const res = await fetchWithin(this.key, { cache: 'no-store', headers }, this.deadline);
+      let res = await this._ask(await this._storedValidators());
+      cur = await loading;
+      if (res.status === 304 && !cur) res = await this._ask(null); // the stored one turned out unreadable
       if (res.status === 304 || !res.ok) return cur;
       got = { etag: res.headers.get('etag') ?? '', lastModified: res.headers.get('last-modified') ?? '' };
       next = parseManifest(await res.json());
     } catch {
-      return cur;
+      return cur ?? await loading;
     }
     if (cur && next.revision === cur.revision) {
       this.validators = got;
