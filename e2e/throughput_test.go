@@ -4,11 +4,16 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/profiler"
+	"github.com/chromedp/chromedp"
 )
 
 // peerSite writes a site for the peer benchmarks: a home page, n small files of small bytes and one
@@ -76,6 +81,11 @@ func TestPeerThroughput(t *testing.T) {
 	needChromium(t)
 	const n, small, big = 20, 64 << 10, 50 << 20
 	dir := peerSite(t, n, small, big)
+	// a second big file, read by B's agent itself (no service worker): the swarm's own throughput
+	rng := rand.NewChaCha8([32]byte{'b', 'i', 'g', '2'})
+	big2 := make([]byte, big)
+	rng.Read(big2)
+	writeFile(t, filepath.Join(dir, "big2.bin"), big2)
 	pack(t, dir, "/", "prefetch_limit = \"1GiB\"\n"+os.Getenv("PLANKTOS_BENCH_CONFIG"))
 	m := readManifest(t, dir)
 	o := servePlanktos(t, dir)
@@ -112,14 +122,39 @@ func TestPeerThroughput(t *testing.T) {
 	if rb.Status != 200 || rb.Source != "peers" || rb.Bytes != big {
 		t.Fatalf("big file from peers: %+v", rb)
 	}
+	profiling := os.Getenv("PLANKTOS_BENCH_PROFILE") != ""
+	if profiling { // both ends: A sends, B receives
+		startProfile(t, a)
+		startProfile(t, b)
+	}
+	var agentRead struct {
+		MS float64 `json:"ms"`
+		N  int64   `json:"n"`
+	}
+	b.mustEval(fmt.Sprintf(`(async (sha, size) => {
+  const f = await window.planktosAgent.swarm.want(sha, 0, size - 1);
+  if (!f) return { ms: -1, n: 0 };
+  const t0 = performance.now();
+  let n = 0;
+  for await (const c of f.file[Symbol.asyncIterator]()) n += c.length;
+  return { ms: performance.now() - t0, n };
+})(%q, %d)`, m.Files["big2.bin"].SHA256, big), &agentRead)
+	if agentRead.N != big {
+		t.Fatalf("B's agent reading big2.bin from A: %+v", agentRead)
+	}
+	if profiling {
+		t.Log("\nA's page (agent, sending) main thread during B's agent's read:\n" + stopProfile(t, a))
+		t.Log("\nB's page (agent, receiving) main thread during its read:\n" + stopProfile(t, b))
+	}
 	ra := a.read("/big.bin")
 	rh := a.read("/planktos/files/" + m.Files["big.bin"].SHA256) // not intercepted: plain HTTP
 	mbs := func(r readResult) float64 { return float64(r.Bytes) / r.Total / 1000 }
 	out := fmt.Sprintf("time to first byte from a connected peer, %d of %d × %d KiB: median %.0f ms, min %.0f, max %.0f\n"+
 		"50 MiB through the service worker: from peers %.1f MB/s (%.0f ms, first byte %.0f ms); "+
-		"from the local store %.1f MB/s (%s); over HTTP from the origin %.1f MB/s\n",
+		"from the local store %.1f MB/s (%s); over HTTP from the origin %.1f MB/s\n"+
+		"50 MiB read by B's page agent itself from A (WebTorrent, no service worker): %.1f MB/s\n",
 		len(firsts), n, small>>10, firsts[len(firsts)/2], firsts[0], firsts[len(firsts)-1],
-		mbs(rb), rb.Total, rb.First, mbs(ra), ra.Source, mbs(rh))
+		mbs(rb), rb.Total, rb.First, mbs(ra), ra.Source, mbs(rh), float64(agentRead.N)/agentRead.MS/1000)
 	if cfg := os.Getenv("PLANKTOS_BENCH_CONFIG"); cfg != "" {
 		out = "config: " + strings.ReplaceAll(strings.TrimSpace(cfg), "\n", "; ") + "\n" + out
 	}
@@ -128,4 +163,70 @@ func TestPeerThroughput(t *testing.T) {
 	if firsts[len(firsts)/2] > 150 || mbs(rb) < 20 {
 		t.Logf("below target: first byte ≤ 150 ms, throughput ≥ 20 MB/s")
 	}
+}
+
+// startProfile starts V8's sampling profiler (200 µs) in the browser's first tab.
+func startProfile(t *testing.T, b *browser) {
+	t.Helper()
+	if _, err := chromedp.Call(b.ctx, profiler.Enable, cdp.Empty{}); err != nil {
+		t.Fatalf("profiler: %v", err)
+	}
+	if _, err := chromedp.Call(b.ctx, profiler.SetSamplingInterval, profiler.SetSamplingIntervalParams{Interval: 200}); err != nil {
+		t.Fatalf("profiler: %v", err)
+	}
+	if _, err := chromedp.Call(b.ctx, profiler.Start, cdp.Empty{}); err != nil {
+		t.Fatalf("profiler: %v", err)
+	}
+}
+
+// stopProfile stops the profiler started by startProfile and summarizes the profile.
+func stopProfile(t *testing.T, b *browser) string {
+	t.Helper()
+	res, err := chromedp.Call(b.ctx, profiler.Stop, cdp.Empty{})
+	if err != nil {
+		t.Fatalf("profiler: %v", err)
+	}
+	return profileSummary(res.Profile)
+}
+
+// profileSummary sums a CPU profile's samples by function (self time): the share of idle, of the
+// collector, of V8's own work, and the heaviest script functions with their location.
+func profileSummary(p *profiler.Profile) string {
+	byNode := map[int64]*profiler.ProfileNode{}
+	for _, n := range p.Nodes {
+		byNode[int64(n.ID)] = n
+	}
+	counts := map[string]int{}
+	for _, id := range p.Samples {
+		n := byNode[id]
+		if n == nil {
+			continue
+		}
+		f := n.CallFrame
+		name := f.FunctionName
+		if name == "" {
+			name = "(anonymous)"
+		}
+		if f.URL != "" {
+			name += fmt.Sprintf(" %s:%d:%d", path.Base(f.URL), f.LineNumber+1, f.ColumnNumber+1)
+		}
+		counts[name]++
+	}
+	type kv struct {
+		k string
+		v int
+	}
+	var all []kv
+	for k, v := range counts {
+		all = append(all, kv{k, v})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].v > all[j].v })
+	var sb strings.Builder
+	for i, e := range all {
+		if i == 15 {
+			break
+		}
+		fmt.Fprintf(&sb, "%5.1f%%  %s\n", 100*float64(e.v)/float64(len(p.Samples)), e.k)
+	}
+	return sb.String()
 }
