@@ -128,9 +128,31 @@ export class Swarm {
       });
       t.once('close', () => resolve(undefined));
     });
+    // WebTorrent drops a piece that fails its SHA-1 check but keeps asking the peer that sent it: the
+    // peers that sent blocks of a failed piece are disconnected here, and not met again in this torrent
+    /** @type {Map<number, Set<any>>} piece → wires that sent blocks of it, until it is verified */
+    const senders = new Map();
+    /** @type {Set<string>} peer ids of peers that sent a bad piece */
+    const banned = new Set();
+    t.on('verified', (/** @type {number} */ i) => senders.delete(i));
+    t.on('warning', (/** @type {any} */ err) => {
+      const m = /^Piece (\d+) failed verification/.exec(String(err && err.message));
+      if (!m) return;
+      for (const w of senders.get(Number(m[1])) ?? []) {
+        if (w.peerId) banned.add(w.peerId);
+        w.destroy();
+      }
+      senders.delete(Number(m[1]));
+    });
     t.on('error', () => this.leave(entry.infohash));
     t.on('infoHash', () => { if (t.infoHash !== entry.infohash) this.leave(entry.infohash); });
     t.on('wire', (/** @type {any} */ wire) => {
+      if (wire.peerId && banned.has(wire.peerId)) return void wire.destroy(); // 'wire' comes after the handshake
+      wire.on('piece', (/** @type {number} */ i) => {
+        let s = senders.get(i);
+        if (!s) senders.set(i, (s = new Set()));
+        s.add(wire);
+      });
       // the wire's own events count piece bytes only (the torrent's count every protocol byte too)
       wire.on('download', (/** @type {number} */ n) => { this.counts.peers += n; });
       wire.on('upload', (/** @type {number} */ n) => { this.counts.uploaded += n; });
