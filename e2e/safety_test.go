@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 )
 
@@ -209,5 +210,34 @@ func TestKillSwitch(t *testing.T) {
 	}
 	if c := pageErrors(b.consoleErrors()); len(c) > 0 {
 		t.Errorf("console: %q", c)
+	}
+}
+
+// Storage quota exhausted: the site's origin may keep 16 KB, less than planktos's own runtime files and
+// most of the site's files, so nearly every write to CacheStorage fails. Pages still load, on the first
+// visit and after, and planktos logs no error of its own to the page's console.
+func TestStorageQuotaExhausted(t *testing.T) {
+	dir := packedSite(t, "/", "")
+	srv := serveSite(t, dir, "/")
+	b := newBrowser(t, "")
+	quota := float64(16 << 10)
+	if _, err := chromedp.Call(b.ctx, storage.OverrideQuotaForOrigin,
+		storage.OverrideQuotaForOriginParams{Origin: origin(), QuotaSize: &quota}); err != nil {
+		t.Fatalf("quota override: %v", err)
+	}
+	b.open("/")
+	var ok bool
+	b.mustEval(`window.planktos.ready`, &ok)
+	t.Logf("planktos installed under a 16 KB quota: %v", ok)
+	srv.log()
+	loadsFine(t, b, samplePages...)
+	loadsFine(t, b, samplePages...) // again, through the service worker if it installed
+	if s := b.stats(); s.Stored > 3 {
+		t.Errorf("the store holds %d files under a 16 KB quota: the override did not apply, the test proves nothing", s.Stored)
+	}
+	for _, c := range pageErrors(b.consoleErrors()) {
+		if strings.Contains(c, "planktos") || strings.Contains(c, "Uncaught") {
+			t.Errorf("console: %s", c)
+		}
 	}
 }
