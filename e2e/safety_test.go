@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,9 +32,17 @@ var samplePages = []string{"/", "/about/", "/gallery/diatom/", "/posts/", "/medi
 
 // A corrupt manifest: a first visit works from the network; a returning visitor keeps the last good one.
 func TestCorruptManifest(t *testing.T) {
-	for i, body := range []string{"{not json", `{"version": 1, "revision": "x", "files": {"index.html": {"sha256": 5}}}`, `{"version": 99}`} {
+	const truncated = "(the real manifest, cut in the middle)"
+	for i, body := range []string{"{not json", `{"version": 1, "revision": "x", "files": {"index.html": {"sha256": 5}}}`, `{"version": 99}`, truncated} {
 		t.Run(fmt.Sprint("first-visit-", i), func(t *testing.T) {
 			dir := packedSite(t, "/", "")
+			if body == truncated {
+				b, err := os.ReadFile(filepath.Join(dir, "planktos", "manifest.json"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				body = string(b[:len(b)/2])
+			}
 			writeFile(t, filepath.Join(dir, "planktos", "manifest.json"), []byte(body))
 			serveSite(t, dir, "/")
 			b := newBrowser(t, "")
@@ -61,20 +70,33 @@ func TestCorruptManifest(t *testing.T) {
 	})
 }
 
-// Missing torrents: the agent cannot join a swarm, so everything comes over HTTP, still verified.
+// Missing torrents (404) or a server failing on them (500): the agent cannot join a swarm, so everything
+// comes over HTTP, still verified.
 func TestMissingTorrent(t *testing.T) {
-	dir := packedSite(t, "/", "")
-	m := readManifest(t, dir)
-	os.RemoveAll(filepath.Join(dir, "planktos", "torrents"))
-	os.Remove(filepath.Join(dir, "planktos", "root.torrent"))
-	serveSite(t, dir, "/")
-	b := newBrowser(t, "")
-	b.installed("/", m.storable())
-	loadsFine(t, b, samplePages...)
-	for _, c := range pageErrors(b.consoleErrors()) {
-		if !strings.Contains(c, ".torrent") {
-			t.Errorf("console: %s", c)
-		}
+	for _, status := range []int{http.StatusNotFound, http.StatusInternalServerError} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			dir := packedSite(t, "/", "")
+			m := readManifest(t, dir)
+			srv := serveSite(t, dir, "/")
+			srv.override = func(w http.ResponseWriter, r *http.Request) bool {
+				if !strings.HasSuffix(r.URL.Path, ".torrent") {
+					return false
+				}
+				http.Error(w, http.StatusText(status), status)
+				return true
+			}
+			b := newBrowser(t, "")
+			b.installed("/", m.storable())
+			loadsFine(t, b, samplePages...)
+			if s := b.stats(); s.Agent != nil && s.Agent.Torrents > 0 {
+				t.Errorf("the agent joined %d torrents it could not fetch", s.Agent.Torrents)
+			}
+			for _, c := range pageErrors(b.consoleErrors()) {
+				if !strings.Contains(c, ".torrent") {
+					t.Errorf("console: %s", c)
+				}
+			}
+		})
 	}
 }
 
