@@ -332,3 +332,22 @@ func TestSeederMemory(t *testing.T) {
 	t.Log(out)
 	fmt.Println(out)
 }
+
+// TestUploadRate: with Config.UploadRate, a WebRTC leecher cannot get the package faster than that rate
+// (a lower bound on the time, which a slow machine cannot break), and still gets all of it.
+func TestUploadRate(t *testing.T) {
+	dir, o, m := packedTestsite(t)
+	const rate = 512 << 10
+	s := startSeeder(t, seeder.Config{Dir: dir, UploadRate: rate})
+	var total int64
+	for _, ref := range m.Torrents {
+		total += ref.Length
+	}
+	elapsed := leechWebRTC(t, o, dir, m, s)
+	floor := time.Duration(float64(total) / rate * 0.8 * float64(time.Second)) // a little burst allowed
+	t.Logf("%s at %s/s: %v (at least %v)", packager.Bytes(total), packager.Bytes(rate), elapsed.Round(time.Millisecond), floor.Round(time.Millisecond))
+	if elapsed < floor {
+		t.Errorf("the leecher got %s in %v, faster than the %s/s limit allows (%v)", packager.Bytes(total), elapsed,
+			packager.Bytes(rate), floor)
+	}
+}
