@@ -51,7 +51,7 @@ func TestServiceWorkerStartup(t *testing.T) {
 			pack(t, dir, "/", `prefetch = "visited"`)
 			m := readManifest(t, dir)
 			mb, _ := os.Stat(filepath.Join(dir, "planktos", "manifest.json"))
-			o := servePlanktos(t, dir)
+			servePlanktos(t, dir)
 			b := newBrowser(t, "", uaTag("S"))
 			b.open("/")
 			var ok bool
@@ -82,7 +82,6 @@ func TestServiceWorkerStartup(t *testing.T) {
 				st.Pages, len(m.Files), len(m.Torrents), mb.Size(), median(starts), median(ttfbs), s.Agent.Torrents, last.Heap/1e6)
 			t.Log(line)
 			out += line
-			_ = o
 		})
 	}
 	fmt.Print(out)

@@ -1,14 +1,12 @@
 package main_test
 
 import (
-	"bufio"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,18 +28,7 @@ func TestTrackerTenThousandConnections(t *testing.T) {
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); lim.Cur < 10100 {
 		t.Skipf("open-file limit %d is below 10,100 (ulimit -n)", lim.Cur)
 	}
-	cmd := exec.Command(bin, "tracker", "--addr", "127.0.0.1:0")
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	lines := bufio.NewScanner(stderr)
-	lines.Scan()
-	m := regexp.MustCompile(`ws://(\S+)/announce`).FindStringSubmatch(lines.Text())
-	if m == nil {
-		t.Fatalf("no address in %q", lines.Text())
-	}
+	cmd, addr, lines := startTracker(t)
 	var mu sync.Mutex
 	var log strings.Builder
 	go func() {
@@ -54,7 +41,7 @@ func TestTrackerTenThousandConnections(t *testing.T) {
 	logged := func() string { mu.Lock(); defer mu.Unlock(); return log.String() }
 
 	out := filepath.Join(t.TempDir(), "result.json")
-	gen := exec.Command("go", "run", "./bench/tracker/load", "-url", "ws://"+m[1]+"/announce", "-conns", "10000",
+	gen := exec.Command("go", "run", "./bench/tracker/load", "-url", "ws://"+addr+"/announce", "-conns", "10000",
 		"-duration", "1s", "-warmup", "0s", "-settle", "2s", "-pid", strconv.Itoa(cmd.Process.Pid), "-json", out)
 	gen.Dir = filepath.Join("..", "..")
 	if b, err := gen.CombinedOutput(); err != nil {
@@ -88,7 +75,7 @@ func TestTrackerTenThousandConnections(t *testing.T) {
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		resp, err := http.Get("http://" + m[1] + "/stats")
+		resp, err := http.Get("http://" + addr + "/stats")
 		if err != nil {
 			t.Fatalf("the tracker stopped answering after the load: %v\n%s", err, logged())
 		}

@@ -15,24 +15,32 @@ import (
 	"github.com/coder/websocket"
 )
 
-// TestTrackerCommand runs `planktos tracker`, announces over a WebSocket, reads /stats, then stops
-// it with SIGINT: the client gets a going-away close and the command exits 0.
-func TestTrackerCommand(t *testing.T) {
+// startTracker runs `planktos tracker` on a free loopback port until the test ends, and returns the
+// process, its host:port (read from its first line) and the rest of its stderr.
+func startTracker(t *testing.T) (*exec.Cmd, string, *bufio.Scanner) {
+	t.Helper()
 	cmd := exec.Command(bin, "tracker", "--addr", "127.0.0.1:0")
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	lines := bufio.NewScanner(stderr)
 	lines.Scan()
 	m := regexp.MustCompile(`ws://(\S+)/announce`).FindStringSubmatch(lines.Text())
 	if m == nil {
 		t.Fatalf("no address in %q", lines.Text())
 	}
+	return cmd, m[1], lines
+}
+
+// TestTrackerCommand runs `planktos tracker`, announces over a WebSocket, reads /stats, then stops
+// it with SIGINT: the client gets a going-away close and the command exits 0.
+func TestTrackerCommand(t *testing.T) {
+	cmd, addr, lines := startTracker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws://"+m[1]+"/announce", nil)
+	ws, _, err := websocket.Dial(ctx, "ws://"+addr+"/announce", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +50,7 @@ func TestTrackerCommand(t *testing.T) {
 	if _, reply, err := ws.Read(ctx); err != nil || !strings.Contains(string(reply), `"complete":1`) {
 		t.Fatalf("reply %s, %v", reply, err)
 	}
-	resp, err := http.Get("http://" + m[1] + "/stats")
+	resp, err := http.Get("http://" + addr + "/stats")
 	if err != nil {
 		t.Fatal(err)
 	}

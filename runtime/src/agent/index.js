@@ -9,7 +9,7 @@ import { parseManifest } from '../sw/manifest.js';
 import { keyURL } from '../sw/routing.js';
 import { AgentServer } from './server.js';
 import { prefetchPlan, pool } from './prefetch.js';
-import { optedOut, p2pMode } from './policy.js';
+import { meteredConnection, optedOut, p2pMode } from './policy.js';
 import { Swarm } from './swarm.js';
 
 /** @typedef {import('../sw/manifest.js').Manifest} Manifest */
@@ -130,9 +130,7 @@ class Agent {
   /** @param {Manifest} m */
   async prefetchPass(m) {
     this.peersStalled = false;
-    const conn = /** @type {any} */ (navigator).connection;
-    const saveData = !!(conn?.saveData || conn?.type === 'cellular');
-    const items = prefetchPlan(m, await this.store.list(), saveData);
+    const items = prefetchPlan(m, await this.store.list(), meteredConnection(/** @type {any} */ (navigator).connection));
     await pool(items, 3, async (item) => {
       if (this.manifest !== m) return;
       if (await this.fromPeers(item.sha, item.size)) return;

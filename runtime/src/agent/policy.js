@@ -13,8 +13,17 @@ import { optOutKey } from '../common/names.js';
  */
 export function p2pMode(site, optedOut, conn) {
   if (site === 'off' || optedOut) return 'off';
-  if (site === 'download-only' || conn?.saveData || conn?.type === 'cellular') return 'download-only';
+  if (site === 'download-only' || meteredConnection(conn)) return 'download-only';
   return 'on';
+}
+
+/**
+ * Whether the connection asks to save data, or is cellular (where the browser tells): no upload, no
+ * prefetch.
+ * @param {{saveData?: boolean, type?: string}|undefined} conn navigator.connection
+ */
+export function meteredConnection(conn) {
+  return !!(conn?.saveData || conn?.type === 'cellular');
 }
 
 /** Whether the visitor opted out of P2P on the site at `base`. @param {string} base */
