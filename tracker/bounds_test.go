@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
 )
 
 func TestMaxMessageBytes(t *testing.T) {
@@ -302,5 +303,116 @@ func TestWriteTimeout(t *testing.T) {
 		} else {
 			time.Sleep(10 * time.Millisecond)
 		}
+	}
+}
+
+// TestFraming checks the WebSocket framing rules (RFC 6455) a client can hit, with and without
+// epoll: fragments with a ping between them, close handshakes, and protocol violations.
+func TestFraming(t *testing.T) {
+	for _, poll := range []bool{true, false} {
+		t.Run(map[bool]string{true: "epoll", false: "goroutine"}[poll], func(t *testing.T) {
+			tr := New(Config{})
+			if !poll {
+				tr.poll = nil
+			}
+			url := serveTracker(t, tr)
+			msg := []byte(js(announceMsg(testID(1), testID(2), nil)))
+
+			c := rawDial(t, url, "fragments") // a ping in between
+			c.write(ws.NewFrame(ws.OpText, false, msg[:10]))
+			c.write(ws.NewPingFrame([]byte("hi")))
+			c.write(ws.NewFrame(ws.OpContinuation, false, msg[10:20]))
+			c.write(ws.NewFrame(ws.OpContinuation, true, msg[20:]))
+			if f := c.read(); f.Header.OpCode != ws.OpPong || string(f.Payload) != "hi" {
+				t.Fatalf("ping answered with %v %q", f.Header.OpCode, f.Payload)
+			}
+			if f := c.read(); f.Header.OpCode != ws.OpText || !strings.Contains(string(f.Payload), `"incomplete":1`) {
+				t.Fatalf("fragmented announce answered with %v %q", f.Header.OpCode, f.Payload)
+			}
+			c.write(ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusNormalClosure, "bye")))
+			if code := c.closeCode(false); code != ws.StatusNormalClosure {
+				t.Fatalf("client close echoed with %v", code)
+			}
+			waitFor(t, "the closed peer to leave", func() bool { return tr.Stats().Peers == 0 })
+
+			for name, f := range map[string]ws.Frame{
+				"unmasked":            ws.NewTextFrame(msg),
+				"continuation first":  ws.MaskFrame(ws.NewFrame(ws.OpContinuation, true, msg)),
+				"reserved opcode":     ws.MaskFrame(ws.NewFrame(0x3, true, msg)),
+				"rsv bit":             ws.MaskFrame(ws.Frame{Header: ws.Header{Fin: true, Rsv: 4, OpCode: ws.OpText, Length: int64(len(msg))}, Payload: msg}),
+				"control fragmented":  ws.MaskFrame(ws.NewFrame(ws.OpPing, false, nil)),
+				"text inside a frame": ws.MaskFrame(ws.NewFrame(ws.OpText, false, msg)),
+			} {
+				c := rawDial(t, url, name)
+				if err := ws.WriteFrame(c.nc, f); err != nil {
+					t.Fatal(err)
+				}
+				if name == "text inside a frame" { // a new message before the last one's end
+					c.write(ws.NewTextFrame(msg))
+				}
+				if code := c.closeCode(true); code != ws.StatusProtocolError {
+					t.Errorf("%s: close %v, want 1002", name, code)
+				}
+			}
+		})
+	}
+}
+
+// rawConn is a client made of gobwas/ws frame functions, to send what well-behaved clients don't.
+type rawConn struct {
+	t    *testing.T
+	name string
+	nc   net.Conn
+	br   *bufio.Reader
+}
+
+func rawDial(t *testing.T, url, name string) *rawConn {
+	t.Helper()
+	nc, br, _, err := ws.Dial(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	if br == nil {
+		br = bufio.NewReader(nc)
+	}
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	return &rawConn{t, name, nc, br}
+}
+
+// write sends f masked, as a client must.
+func (c *rawConn) write(f ws.Frame) {
+	c.t.Helper()
+	if err := ws.WriteFrame(c.nc, ws.MaskFrame(f)); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *rawConn) read() ws.Frame {
+	c.t.Helper()
+	f, err := ws.ReadFrame(c.br)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return f
+}
+
+// closeCode reads until the server's close frame, answers it if asked (when the server began the
+// handshake), and checks that the server then closes the socket.
+func (c *rawConn) closeCode(answer bool) ws.StatusCode {
+	c.t.Helper()
+	for {
+		f := c.read()
+		if f.Header.OpCode != ws.OpClose {
+			continue
+		}
+		code, _ := ws.ParseCloseFrameData(f.Payload)
+		if answer {
+			c.write(ws.NewCloseFrame(f.Payload))
+		}
+		if _, err := c.br.ReadByte(); err != io.EOF {
+			c.t.Errorf("%s: after the close handshake: %v, want EOF", c.name, err)
+		}
+		return code
 	}
 }

@@ -2,13 +2,14 @@ package tracker
 
 import (
 	"bytes"
-	"context"
 	"errors"
+	"io"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
 )
 
 var errTooManyHashes = errors.New("too many info hashes in one scrape")
@@ -18,27 +19,37 @@ var errTooManyHashes = errors.New("too many info hashes in one scrape")
 // a goroutine for the socket's lifetime. Writes never block on Linux (wirewrite_linux.go) and go
 // through a queue elsewhere (write.go).
 type conn struct {
-	s  *Server
-	ws *websocket.Conn
+	s    *Server
+	nc   net.Conn                   // the socket (on Linux with epoll, a *wireConn)
+	hdr  [ws.MaxHeaderSize - 2]byte // frame header scratch; reader only
+	skip int64                      // payload bytes of a refused frame still unread; reader only
 	wireFields
 
-	reading  atomic.Bool // a reader runs (or the connection is finished)
-	finished sync.Once
-	done     atomic.Bool // finished
+	reading atomic.Bool // a reader runs (or the connection is finished)
+	done    atomic.Bool // finished
 
-	members  []member     // guarded by s.mu
-	nmembers atomic.Int32 // len(members), for the janitor
-	lastMsg  atomic.Int64 // unix ns of the last message
-	lastSeen atomic.Int64 // unix ns of the last message, ping or pong
-	pingAt   atomic.Int64
-	closing  atomic.Bool
+	members   *peer        // memberships, linked through peer.next; guarded by s.mu
+	nmembers  atomic.Int32 // length of members
+	lastMsg   atomic.Int64 // unix ns of the last message
+	lastSeen  atomic.Int64 // unix ns of the last message, ping or pong
+	pingAt    atomic.Int64
+	closing   atomic.Bool
+	closeSent atomic.Bool
 
 	tokens   float64 // rate limit bucket; reader only
 	tokenAt  int64
 	limited  bool // the last message was dropped
 	replying bool // the reader must write the queue (reply)
 
-	writeState
+	q *writeQueue // without epoll: its write queue and read buffer
+}
+
+// reader is where frames are read from.
+func (c *conn) reader() io.Reader {
+	if c.q != nil {
+		return c.q.br
+	}
+	return c.nc
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -60,11 +71,9 @@ func (c *conn) drain(poll bool) {
 			batching = true
 		}
 		if err := c.readOne(); err != nil {
-			// Finish the close handshake coder/websocket may have begun (1009 for a message over
-			// the limit) so that the client reads the reason, rather than a reset.
 			c.closing.Store(true)
 			c.endBatch()
-			c.ws.Close(websocket.StatusNormalClosure, "")
+			c.failWith(err) // a violation (a message over the limit) is closed with its reason
 			c.finish()
 			return
 		}
@@ -85,19 +94,17 @@ func (c *conn) drain(poll bool) {
 	}
 }
 
-// readOne reads and handles one message. Oversized messages make coder/websocket close the
-// socket with 1009 (message too big).
+// readOne reads and handles one message.
 func (c *conn) readOne() error {
-	_, rd, err := c.ws.Reader(context.Background())
-	if err != nil {
-		return err
-	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
-	if _, err = buf.ReadFrom(rd); err == nil {
+	err := c.readMessage(buf)
+	if err == nil {
 		c.handle(buf.Bytes())
 	}
-	bufPool.Put(buf)
+	if buf.Cap() <= 64<<10 { // keep no buffer a rare huge message grew
+		bufPool.Put(buf)
+	}
 	return err
 }
 
@@ -160,14 +167,14 @@ func (c *conn) seen() { c.lastSeen.Store(time.Now().UnixNano()) }
 // kill drops the connection without a close handshake.
 func (c *conn) kill() {
 	c.closing.Store(true)
-	c.ws.CloseNow()
+	c.nc.Close()
 	c.abandon()
 }
 
 // closeWith closes with a close frame, waiting up to 5 s for the client's. The handshake reads
 // the socket, so it needs the reader's place: a reader that does not finish within 200 ms (one
 // waiting for the rest of a message) gets the socket closed under it instead.
-func (c *conn) closeWith(code websocket.StatusCode, reason string) {
+func (c *conn) closeWith(code ws.StatusCode, reason string) {
 	c.closing.Store(true)
 	for deadline := time.Now().Add(200 * time.Millisecond); !c.reading.CompareAndSwap(false, true); {
 		if c.done.Load() {
@@ -179,7 +186,7 @@ func (c *conn) closeWith(code websocket.StatusCode, reason string) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	c.ws.Close(code, reason)
+	c.closeHandshake(code, reason)
 	c.finish()
 }
 
@@ -192,16 +199,16 @@ func (c *conn) abandon() {
 
 // finish is "stopped" for every swarm the socket joined; it runs once.
 func (c *conn) finish() {
-	c.finished.Do(func() {
-		c.done.Store(true)
-		c.ws.CloseNow()
-		c.shut()
-		c.s.dropConn(c)
-		c.s.nconns.Add(-1)
-		c.s.connMu.Lock()
-		delete(c.s.conns, c) // last: Stats().Connections counts it until it is gone everywhere
-		c.s.connMu.Unlock()
-	})
+	if c.done.Swap(true) {
+		return
+	}
+	c.nc.Close()
+	c.shut()
+	c.s.dropConn(c)
+	c.s.nconns.Add(-1)
+	c.s.connMu.Lock()
+	delete(c.s.conns, c) // last: Stats().Connections counts it until it is gone everywhere
+	c.s.connMu.Unlock()
 }
 
 // check closes the socket when idle and pings swarm members when quiet (called by the janitor).
@@ -214,7 +221,7 @@ func (c *conn) check(now int64) {
 	quiet := now - c.lastSeen.Load()
 	switch {
 	case c.nmembers.Load() == 0 && now-c.lastMsg.Load() >= idle:
-		go c.closeWith(websocket.StatusPolicyViolation, "idle timeout")
+		go c.closeWith(ws.StatusPolicyViolation, "idle timeout")
 	case quiet >= idle: // a swarm member that answers no pings: gone or stuck
 		go c.kill()
 	case c.writeStalled(now):
@@ -222,15 +229,6 @@ func (c *conn) check(now int64) {
 		go c.kill()
 	case c.nmembers.Load() > 0 && quiet >= idle/2 && now-c.pingAt.Load() >= idle/2:
 		c.pingAt.Store(now)
-		go c.ping(time.Duration(idle / 2))
-	}
-}
-
-// ping sends a ping and drops the socket if no pong comes within d.
-func (c *conn) ping(d time.Duration) {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	if err := c.ws.Ping(ctx); err != nil {
-		c.kill()
+		c.writeFrame(ws.OpPing, nil) // a client that does not answer is dropped above, at IdleTimeout
 	}
 }

@@ -23,9 +23,11 @@ func announceReply(ih ID, complete, incomplete, interval int) []byte {
 }
 
 // relayed is what a peer receives for an offer (kind "offer") or an answer (kind "answer"):
-// {"action":"announce","offer":{…},"offer_id":…,"peer_id":<sender>,"info_hash":…}.
-func relayed(kind string, sdp []byte, offerID, from, ih ID) []byte {
-	b := make([]byte, 0, len(sdp)+200)
+// {"action":"announce","offer":{…},"offer_id":…,"peer_id":<sender>,"info_hash":…}, in a buffer
+// from getMsg.
+func relayed(kind string, sdp []byte, offerID, from, ih ID) *[]byte {
+	buf := getMsg(len(sdp) + 512) // room for three IDs even fully escaped
+	b := *buf
 	b = append(b, `{"action":"announce","`...)
 	b = append(b, kind...)
 	b = append(b, `":`...)
@@ -36,7 +38,8 @@ func relayed(kind string, sdp []byte, offerID, from, ih ID) []byte {
 	b = appendID(b, from)
 	b = append(b, `,"info_hash":`...)
 	b = appendID(b, ih)
-	return append(b, '}')
+	*buf = append(b, '}')
+	return buf
 }
 
 // failure is {"action":…,"failure reason":…,"info_hash":…}; action and info hash only when known.

@@ -125,7 +125,7 @@ func TestParseLeft(t *testing.T) {
 
 func TestRelayedMessageIsValidJSON(t *testing.T) {
 	sdp := []byte(`{"type":"offer","sdp":"v=0\r\n\u00e9"}`)
-	msg := relayed("offer", sdp, testID(1), testID(2), testID(3))
+	msg := *relayed("offer", sdp, testID(1), testID(2), testID(3))
 	var m map[string]any
 	if err := json.Unmarshal(msg, &m); err != nil {
 		t.Fatal(err)
@@ -184,5 +184,18 @@ func BenchmarkParseAnnounceEncodingJSON(b *testing.B) {
 		if err := json.Unmarshal(msg, &m); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestMessagePool(t *testing.T) {
+	for _, n := range []int{0, 1, minPooled, minPooled + 1, 3000, maxPooled, maxPooled + 1} {
+		b := getMsg(n)
+		if len(*b) != 0 || cap(*b) < n {
+			t.Fatalf("getMsg(%d): len %d cap %d", n, len(*b), cap(*b))
+		}
+		if k := poolClass(n); n <= maxPooled && cap(*b) != minPooled<<k || n > maxPooled && k != -1 {
+			t.Fatalf("getMsg(%d): cap %d, class %d", n, cap(*b), k)
+		}
+		putMsg(b)
 	}
 }

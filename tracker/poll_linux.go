@@ -3,20 +3,18 @@
 package tracker
 
 import (
-	"bufio"
 	"context"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"syscall"
-
-	"github.com/coder/websocket"
 )
 
 // On Linux an idle connection has no goroutine: its socket sits in an epoll set (one-shot, level
 // triggered) and a goroutine is started to read only when it becomes readable. That goroutine
 // reads every message already received, then re-arms the socket and exits. A message that arrives
-// in pieces simply keeps its goroutine waiting in coder/websocket until it is complete. The epoll
+// in pieces simply keeps its goroutine waiting for the rest. The epoll
 // descriptor is watched through Go's own netpoller, so no thread sits in epoll_wait holding a P.
 
 const epollOneShot = 0x40000000 // EPOLLONESHOT
@@ -28,7 +26,7 @@ type poller struct {
 	life    sync.RWMutex // held for reading around every use of epfd; closed under the write lock
 	closed  bool
 	mu      sync.Mutex // guards conns
-	conns   map[int32]*conn
+	conns   []*conn    // by descriptor
 }
 
 func newPoller(ctx context.Context) (*poller, error) {
@@ -39,7 +37,7 @@ func newPoller(ctx context.Context) (*poller, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &poller{epfd: fd, file: os.NewFile(uintptr(fd), "epoll"), conns: map[int32]*conn{}, flusher: newFlusher(ctx)}
+	p := &poller{epfd: fd, file: os.NewFile(uintptr(fd), "epoll"), flusher: newFlusher(ctx)}
 	rc, err := p.file.SyscallConn()
 	if err != nil {
 		p.file.Close()
@@ -74,8 +72,8 @@ func (p *poller) run(rc syscall.RawConn) {
 		ready = ready[:0]
 		p.mu.Lock()
 		for _, ev := range events[:n] {
-			if c := p.conns[ev.Fd]; c != nil {
-				ready = append(ready, c)
+			if int(ev.Fd) < len(p.conns) && p.conns[ev.Fd] != nil {
+				ready = append(ready, p.conns[ev.Fd])
 			}
 		}
 		p.mu.Unlock()
@@ -83,20 +81,25 @@ func (p *poller) run(rc syscall.RawConn) {
 	}
 }
 
-func (p *poller) ctl(op, fd int) error {
+func (p *poller) ctl(op int, fd int32) error {
 	p.life.RLock()
 	defer p.life.RUnlock()
 	if p.closed {
 		return syscall.EBADF
 	}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | epollOneShot, Fd: int32(fd)}
-	return syscall.EpollCtl(p.epfd, op, fd, &ev)
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | epollOneShot, Fd: fd}
+	return syscall.EpollCtl(p.epfd, op, int(fd), &ev)
 }
 
 // add watches c's socket.
 func (p *poller) add(c *conn) error {
 	p.mu.Lock()
-	p.conns[int32(c.wire.fd)] = c
+	fd := int(c.wire.fd)
+	if fd >= len(p.conns) {
+		p.conns = slices.Grow(p.conns, fd+1-len(p.conns))
+		p.conns = p.conns[:cap(p.conns)]
+	}
+	p.conns[fd] = c
 	p.mu.Unlock()
 	return p.ctl(syscall.EPOLL_CTL_ADD, c.wire.fd)
 }
@@ -107,30 +110,37 @@ func (p *poller) arm(c *conn) error { return p.ctl(syscall.EPOLL_CTL_MOD, c.wire
 // remove forgets c's socket; it runs before the descriptor is closed (wireConn.Close).
 func (p *poller) remove(c *conn) {
 	p.mu.Lock()
-	if p.conns[int32(c.wire.fd)] == c {
-		delete(p.conns, int32(c.wire.fd))
+	if int(c.wire.fd) < len(p.conns) && p.conns[c.wire.fd] == c {
+		p.conns[c.wire.fd] = nil
 	}
 	p.mu.Unlock()
 	p.ctl(syscall.EPOLL_CTL_DEL, c.wire.fd)
 }
 
-// accept upgrades the request with a wireConn under coder/websocket when epoll is available.
-func (s *Server) accept(w http.ResponseWriter, r *http.Request, c *conn, opts *websocket.AcceptOptions) (*websocket.Conn, error) {
+// accept upgrades the request; with epoll, c reads through a wireConn.
+func (s *Server) accept(w http.ResponseWriter, r *http.Request, c *conn) error {
+	nc, br, err := upgrade(w, r)
+	if err != nil {
+		return err
+	}
+	c.nc, c.q = nc, &writeQueue{br: br}
 	if s.poll == nil {
-		return websocket.Accept(w, r, opts)
+		return nil
 	}
-	hw := &hijackWriter{ResponseWriter: w}
-	ws, err := websocket.Accept(hw, r, opts)
-	if err == nil {
-		c.wire, c.br = hw.wire, hw.br
-		c.wire.onClose = func() { s.poll.remove(c) }
-		c.wire.maxOut, c.wire.timeout, c.wire.flusher = s.cfg.MaxQueueBytes, s.cfg.WriteTimeout, s.poll.flusher
-		c.wire.onFail = func() {
-			s.cfg.logf("tracker: dropping a client: %v", c.wire.werr)
-			c.kill()
-		}
+	early, _ := br.Peek(br.Buffered())
+	wire, err := newWireConn(nc, early)
+	if err != nil {
+		return nil // not TCP: a goroutine reads it
 	}
-	return ws, err
+	wire.owner = c
+	c.wire, c.nc, c.q = wire, wire, nil
+	return nil
+}
+
+// writeFailed drops a connection whose socket cannot be written.
+func (c *conn) writeFailed(err error) {
+	c.s.cfg.logf("tracker: dropping a client: %v", err)
+	c.kill()
 }
 
 // attach hands the connection to the poller, or reads it on this goroutine without one. The
@@ -150,24 +160,24 @@ func (s *Server) attach(c *conn) {
 	}
 }
 
-// pending reports whether input waits in user space (coder's buffer or ours).
-func (c *conn) pending() bool {
-	return c.br != nil && c.br.Buffered() > 0 || c.wire != nil && c.wire.buffered()
-}
+// pending reports whether input waits in user space.
+func (c *conn) pending() bool { return c.wire != nil && c.wire.buffered() }
 
 // rearm is called by a reader that found no more buffered input.
 func (c *conn) rearm() bool {
 	return c.s.poll.arm(c) == nil
 }
 
-// wireFields is the Linux socket state of a conn (nil wire: no epoll, plain coder/websocket).
+// wireFields is the Linux socket state of a conn (nil wire: no epoll, a goroutine reads).
 type wireFields struct {
 	wire *wireConn
-	br   *bufio.Reader
 }
 
 // direct reports whether writes go straight to the socket (they never block).
 func (c *conn) direct() bool { return c.wire != nil }
+
+func (c *conn) directWrite(f frame) error { return c.wire.writeFrame(f) }
+func (c *conn) directPush()               { c.wire.pushNow() }
 
 func (c *conn) beginBatch() {
 	if c.wire != nil {

@@ -6,8 +6,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-
-	"github.com/coder/websocket"
 )
 
 // Without epoll every connection keeps a reading goroutine for its lifetime.
@@ -18,8 +16,10 @@ type wireFields struct{}
 
 func newPoller(context.Context) (*poller, error) { return nil, errors.New("no epoll on this system") }
 
-func (s *Server) accept(w http.ResponseWriter, r *http.Request, _ *conn, opts *websocket.AcceptOptions) (*websocket.Conn, error) {
-	return websocket.Accept(w, r, opts)
+func (s *Server) accept(w http.ResponseWriter, r *http.Request, c *conn) error {
+	nc, br, err := upgrade(w, r)
+	c.nc, c.q = nc, &writeQueue{br: br}
+	return err
 }
 
 func (s *Server) attach(c *conn) { c.drain(false) }
@@ -29,3 +29,6 @@ func (c *conn) rearm() bool     { return false }
 func (c *conn) beginBatch()     {}
 func (c *conn) endBatch() error { return nil }
 func (c *conn) direct() bool    { return false }
+
+func (c *conn) directWrite(frame) error { return nil }
+func (c *conn) directPush()             {}

@@ -8,7 +8,7 @@ import (
 )
 
 // A small JSON scanner made for tracker messages: it validates the whole message (strict RFC 8259
-// syntax plus valid UTF-8, which WebSocket text frames require and coder/websocket does not check)
+// syntax plus valid UTF-8, which WebSocket text frames require and the frame layer does not check)
 // in one pass without allocating, and hands back spans of the input for the few fields the tracker
 // reads. Offers and answers are relayed as the validated bytes the client sent. FuzzParse checks it
 // against encoding/json.

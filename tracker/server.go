@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
+	"golang.org/x/net/http/httpguts"
 )
 
 // Server is a WebSocket tracker. It is an http.Handler for the WebSocket endpoint (mount it at
@@ -70,6 +70,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
+	if !httpguts.HeaderValuesContainsToken(r.Header["Connection"], "upgrade") ||
+		!httpguts.HeaderValuesContainsToken(r.Header["Upgrade"], "websocket") {
+		w.Header().Set("Upgrade", "websocket")
+		http.Error(w, "this is a WebTorrent tracker: connect with a WebSocket client", http.StatusUpgradeRequired)
+		return
+	}
 	n := s.nconns.Add(1)
 	if s.ctx.Err() != nil || s.cfg.MaxConns > 0 && n > int64(s.cfg.MaxConns) {
 		s.nconns.Add(-1)
@@ -77,18 +83,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "too many connections", http.StatusServiceUnavailable)
 		return
 	}
+	// Any origin may connect (a tracker serves pages of other sites) unless AllowedOrigins is set.
 	c := &conn{s: s}
-	ws, err := s.accept(w, r, c, &websocket.AcceptOptions{
-		InsecureSkipVerify: true, // a tracker serves pages of other origins; see AllowedOrigins
-		OnPingReceived:     func(context.Context, []byte) bool { c.seen(); return true },
-		OnPongReceived:     func(context.Context, []byte) { c.seen() },
-	})
-	if err != nil {
+	if err := s.accept(w, r, c); err != nil {
 		s.nconns.Add(-1)
-		return // Accept has answered
+		return // the client has had its answer
 	}
-	c.ws = ws
-	ws.SetReadLimit(s.cfg.MaxMessageBytes)
 	now := time.Now().UnixNano()
 	c.lastMsg.Store(now)
 	c.lastSeen.Store(now)
@@ -108,8 +108,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // dropConn is "stopped" for every swarm socket c joined.
 func (s *Server) dropConn(c *conn) {
 	s.mu.Lock()
-	for _, m := range slices.Clone(c.members) {
-		s.leave(c, m.ih, m.pid)
+	for p := c.members; p != nil; p = p.next {
+		s.drop(p)
 	}
 	c.members = nil
 	c.nmembers.Store(0)
@@ -140,7 +140,7 @@ func (s *Server) announce(c *conn, r *request) {
 	}
 	c.reply(announceReply(r.infoHash, complete, incomplete, s.interval()))
 	for i, t := range targets {
-		t.send(relayed("offer", r.offers[i].sdp, r.offers[i].id, r.peerID, r.infoHash))
+		t.sendPooled(relayed("offer", r.offers[i].sdp, r.offers[i].id, r.peerID, r.infoHash))
 	}
 	s.n.offers.Add(uint64(len(targets)))
 }
@@ -163,7 +163,7 @@ func (s *Server) answer(c *conn, r *request) {
 	case to == nil:
 		s.n.answersDropped.Add(1)
 	default:
-		to.send(relayed("answer", r.answer, r.offerID, r.peerID, r.infoHash))
+		to.sendPooled(relayed("answer", r.answer, r.offerID, r.peerID, r.infoHash))
 		s.n.answers.Add(1)
 	}
 }
@@ -243,7 +243,7 @@ func (s *Server) Close() {
 		s.connMu.Unlock()
 		var wg sync.WaitGroup
 		for _, c := range all {
-			wg.Go(func() { c.closeWith(websocket.StatusGoingAway, "tracker shutting down") })
+			wg.Go(func() { c.closeWith(ws.StatusGoingAway, "tracker shutting down") })
 		}
 		done := make(chan struct{})
 		go func() { wg.Wait(); close(done) }()

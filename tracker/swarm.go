@@ -7,23 +7,30 @@ import (
 
 // Swarm state. Everything here is guarded by Server.mu.
 
-// peer is one (info hash, peer id) membership, held by the socket it last announced on.
+// peer is one (info hash, peer id) membership, held by the socket it last announced on. A
+// socket's memberships are linked through next, so closing it can leave every swarm.
 type peer struct {
-	id     ID
-	c      *conn
-	seeder bool
-	idx    int // position in swarm.list
+	id   ID
+	pos  uint32 // position in sw.list, and seederBit (48 bytes a peer: there may be millions)
+	c    *conn
+	sw   *swarm
+	next *peer
 }
+
+const seederBit = 1 << 31
+
+func (p *peer) idx() int     { return int(p.pos &^ seederBit) }
+func (p *peer) setIdx(i int) { p.pos = p.pos&seederBit | uint32(i) }
+func (p *peer) seeder() bool { return p.pos&seederBit != 0 }
+func (p *peer) markSeeder()  { p.pos |= seederBit }
 
 // swarm is the peers of one info hash; list allows picking random peers in O(1).
 type swarm struct {
+	ih      ID
 	peers   map[ID]*peer
 	list    []*peer
 	seeders int
 }
-
-// member names a membership from the socket's side, so closing the socket can leave every swarm.
-type member struct{ ih, pid ID }
 
 var errTooManySwarms = errors.New("too many swarms on this connection")
 
@@ -35,28 +42,26 @@ func (s *Server) join(c *conn, r *request) (*swarm, error) {
 	if sw != nil {
 		p = sw.peers[r.peerID]
 	}
-	if (p == nil || p.c != c) && len(c.members) >= s.cfg.MaxSwarmsPerConn {
+	if (p == nil || p.c != c) && int(c.nmembers.Load()) >= s.cfg.MaxSwarmsPerConn {
 		return nil, errTooManySwarms
 	}
 	if sw == nil {
-		sw = &swarm{peers: make(map[ID]*peer, 1)}
+		sw = &swarm{ih: r.infoHash, peers: make(map[ID]*peer, 1)}
 		s.swarms[r.infoHash] = sw
 	}
-	m := member{r.infoHash, r.peerID}
 	switch {
 	case p == nil:
-		p = &peer{id: r.peerID, c: c, idx: len(sw.list)}
+		p = &peer{id: r.peerID, pos: uint32(len(sw.list)), sw: sw}
 		sw.peers[r.peerID] = p
 		sw.list = append(sw.list, p)
 		s.peers++
-		c.addMember(m)
+		c.addMember(p)
 	case p.c != c:
-		p.c.removeMember(m)
-		p.c = c
-		c.addMember(m)
+		p.c.removeMember(p)
+		c.addMember(p)
 	}
-	if (r.seeder || r.event == "completed") && !p.seeder {
-		p.seeder = true
+	if (r.seeder || r.event == "completed") && !p.seeder() {
+		p.markSeeder()
 		sw.seeders++
 		s.seeders++
 	}
@@ -69,24 +74,29 @@ func (s *Server) leave(c *conn, ih, pid ID) {
 	if sw == nil {
 		return
 	}
-	p := sw.peers[pid]
-	if p == nil || p.c != c {
-		return
+	if p := sw.peers[pid]; p != nil && p.c == c {
+		c.removeMember(p)
+		s.drop(p)
 	}
+}
+
+// drop removes p from its swarm (p is no longer any socket's member).
+func (s *Server) drop(p *peer) {
+	sw := p.sw
 	last := sw.list[len(sw.list)-1]
-	sw.list[p.idx], last.idx = last, p.idx
+	sw.list[p.idx()] = last
+	last.setIdx(p.idx())
 	sw.list[len(sw.list)-1] = nil
 	sw.list = sw.list[:len(sw.list)-1]
-	delete(sw.peers, pid)
+	delete(sw.peers, p.id)
 	s.peers--
-	if p.seeder {
+	if p.seeder() {
 		sw.seeders--
 		s.seeders--
 	}
 	if len(sw.list) == 0 {
-		delete(s.swarms, ih)
+		delete(s.swarms, sw.ih)
 	}
-	c.removeMember(member{ih, pid})
 }
 
 // counts returns the seeders and leechers of a swarm (0, 0 for none).
@@ -105,7 +115,8 @@ func (sw *swarm) pick(from ID, k int) []*conn {
 	for i := 0; i < n && len(out) < k; i++ {
 		j := i + rand.IntN(n-i)
 		sw.list[i], sw.list[j] = sw.list[j], sw.list[i]
-		sw.list[i].idx, sw.list[j].idx = i, j
+		sw.list[i].setIdx(i)
+		sw.list[j].setIdx(j)
 		if p := sw.list[i]; p.id != from {
 			out = append(out, p.c)
 		}
@@ -114,19 +125,17 @@ func (sw *swarm) pick(from ID, k int) []*conn {
 }
 
 // addMember and removeMember keep a socket's list of memberships.
-func (c *conn) addMember(m member) {
-	c.members = append(c.members, m)
-	c.nmembers.Store(int32(len(c.members)))
+func (c *conn) addMember(p *peer) {
+	p.c, p.next, c.members = c, c.members, p
+	c.nmembers.Add(1)
 }
 
-func (c *conn) removeMember(m member) {
-	for i, x := range c.members {
-		if x == m {
-			last := len(c.members) - 1
-			c.members[i] = c.members[last]
-			c.members = c.members[:last]
-			break
+func (c *conn) removeMember(p *peer) {
+	for at := &c.members; *at != nil; at = &(*at).next {
+		if *at == p {
+			*at, p.next = p.next, nil
+			c.nmembers.Add(-1)
+			return
 		}
 	}
-	c.nmembers.Store(int32(len(c.members)))
 }

@@ -3,30 +3,29 @@
 package tracker
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"net"
-	"net/http"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
-// wireConn is the socket under coder/websocket on Linux. It keeps an idle connection small:
+// wireConn is a client socket on Linux. It keeps an idle connection small:
 //
 //   - reads go through a pooled 16 KiB buffer taken only for the read system call and given back
-//     as soon as it is drained, so coder's bufio.Reader can be tiny and an idle socket holds none;
+//     as soon as it is drained, so an idle socket holds none;
 //   - writes never block the writer (wirewrite_linux.go), so any goroutine can write to any socket;
 //   - Close takes the socket out of the epoll set before the descriptor can be reused.
 type wireConn struct {
 	*net.TCPConn
-	rc      syscall.RawConn
-	fd      int
-	onClose func()
-	once    sync.Once
+	rc     syscall.RawConn
+	fd     int32
+	closed atomic.Bool
+	owner  *conn // its settings, its poller, and whom to drop when writes fail
 
-	rbuf *[]byte // read side: one reader at a time (coder's read lock)
-	r, w int
+	rbuf *[]byte // read side: one reader at a time (the conn's reader)
+	r, w int32
 
 	writeSide
 }
@@ -55,11 +54,11 @@ func newWireConn(nc net.Conn, early []byte) (*wireConn, error) {
 		return nil, err
 	}
 	c := &wireConn{TCPConn: tc, rc: rc}
-	rc.Control(func(fd uintptr) { c.fd = int(fd) })
+	rc.Control(func(fd uintptr) { c.fd = int32(fd) })
 	if len(early) > 0 {
 		c.rbuf = getIOBuf()
 		*c.rbuf = append(*c.rbuf, early...)
-		c.w = len(early)
+		c.w = int32(len(early))
 	}
 	return c, nil
 }
@@ -71,7 +70,7 @@ func (c *wireConn) Read(p []byte) (int, error) {
 		}
 	}
 	n := copy(p, (*c.rbuf)[c.r:c.w])
-	c.r += n
+	c.r += int32(n)
 	if c.r == c.w {
 		putIOBuf(c.rbuf)
 		c.rbuf = nil
@@ -96,7 +95,7 @@ func (c *wireConn) fill() error {
 			return false // wait for readability
 		}
 		if n > 0 {
-			c.rbuf, c.r, c.w = b, 0, n
+			c.rbuf, c.r, c.w = b, 0, int32(n)
 		} else {
 			putIOBuf(b)
 		}
@@ -117,31 +116,8 @@ func (c *wireConn) fill() error {
 func (c *wireConn) buffered() bool { return c.rbuf != nil }
 
 func (c *wireConn) Close() error {
-	c.once.Do(func() {
-		if c.onClose != nil {
-			c.onClose()
-		}
-	})
+	if !c.closed.Swap(true) && c.owner != nil {
+		c.owner.s.poll.remove(c.owner) // before the descriptor can be reused
+	}
 	return c.TCPConn.Close()
-}
-
-// hijackWriter hands coder/websocket a wireConn and small buffers instead of net/http's 4 KiB ones.
-type hijackWriter struct {
-	http.ResponseWriter
-	wire *wireConn
-	br   *bufio.Reader
-}
-
-func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	nc, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
-	if err != nil {
-		return nil, nil, err
-	}
-	early, _ := brw.Reader.Peek(brw.Reader.Buffered())
-	if h.wire, err = newWireConn(nc, early); err != nil {
-		nc.Close()
-		return nil, nil, err
-	}
-	h.br = bufio.NewReaderSize(h.wire, 16)
-	return h.wire, bufio.NewReadWriter(h.br, bufio.NewWriterSize(h.wire, wbufSize)), nil
 }

@@ -13,56 +13,66 @@ import (
 )
 
 // The write side of a wireConn never blocks its caller, so the goroutine that relays an offer
-// writes it to the receiving socket itself. coder/websocket writes each frame through a small
-// bufio.Writer (wbufSize) and flushes it: we get a copy of that buffer (a frame header and the
-// start of the payload, or a whole control frame) and then, for a larger payload, the caller's own
-// message bytes, which are never modified afterwards and are kept without a copy.
+// writes it to the receiving socket itself. A frame is kept as its header and the caller's own
+// payload, which is never modified afterwards, so nothing is copied.
 //
 // The system call is deferred to the end of the current round of readers (flush_linux.go): under
 // load, the answers to one peer's offers, its announce reply and the offers relayed to it leave in
-// one writev; when idle, at once. What the socket does
-// not take (the descriptor is non-blocking) waits for a drainer goroutine, which lives only while
-// there is a backlog. A backlog past maxOut, or a write stuck for the write timeout, fails the
-// connection (a client that does not read). While the reader batches, its socket is not flushed.
+// one writev; when idle, at once. What the socket does not take (the descriptor is non-blocking)
+// waits for a drainer goroutine, which lives only while there is a backlog. A backlog past MaxQueueBytes,
+// or a write stuck for the write timeout, fails the connection (a client that does not read).
+// While the reader batches, its socket is not flushed.
 type writeSide struct {
 	wmu      sync.Mutex
-	out      [][]byte // pieces not yet written, in order
+	out      []piece // not yet written, in order
 	outLen   int
 	batch    bool
 	draining bool
 	dirty    bool // waits for the flusher
 	werr     error
-	maxOut   int
-	timeout  time.Duration
-	onFail   func()   // called once the socket cannot be written
-	flusher  *flusher // nil: write at once
 }
 
-const wbufSize = 256 // > the largest control frame (2 + 125 bytes), so control frames are never split
+// piece is a part of the output: a frame header or a payload; buf, when set, is the pooled buffer
+// b is (a tail of), given back once b is written.
+type piece struct {
+	b   []byte
+	buf *[]byte
+}
 
 var errSlowReader = errors.New("client does not read: write backlog over the limit")
 
-func (c *wireConn) Write(p []byte) (int, error) {
+// writeFrame queues one frame for the socket.
+func (c *wireConn) writeFrame(f frame) error {
+	hdr := frameHeader(f.op, len(f.p))
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.werr != nil {
-		return 0, c.werr
+		putMsg(f.buf)
+		return c.werr
 	}
-	if len(p) > wbufSize {
-		c.out = append(c.out, p) // the message itself
+	c.out = append(c.out, piece{b: hdr})
+	if len(f.p) > 0 {
+		c.out = append(c.out, piece{f.p, f.buf})
 	} else {
-		c.out = append(c.out, append([]byte(nil), p...)) // bufio's buffer, reused after this call
+		putMsg(f.buf)
 	}
-	c.outLen += len(p)
-	if c.outLen > c.maxOut {
+	c.outLen += len(hdr) + len(f.p)
+	if c.outLen > c.owner.s.cfg.MaxQueueBytes {
 		c.fail(errSlowReader)
-		return 0, c.werr
+		return c.werr
 	}
-	// A full buffer is the first part of a frame whose rest follows at once: send them together.
-	if !c.batch && len(p) != wbufSize {
+	if !c.batch {
 		c.schedule()
 	}
-	return len(p), nil
+	return nil
+}
+
+// pushNow ends any batch and writes what the socket takes now.
+func (c *wireConn) pushNow() {
+	c.wmu.Lock()
+	c.batch = false
+	c.push()
+	c.wmu.Unlock()
 }
 
 // schedule has the flusher push the pending pieces (wmu held).
@@ -70,7 +80,7 @@ func (c *wireConn) schedule() {
 	if c.dirty || c.draining || len(c.out) == 0 {
 		return
 	}
-	if c.flusher != nil && c.flusher.mark(c) {
+	if c.owner.s.poll.flusher.mark(c) {
 		c.dirty = true
 		return
 	}
@@ -115,13 +125,14 @@ func (c *wireConn) push() {
 func (c *wireConn) consume(n int) {
 	c.outLen -= n
 	i := 0
-	for ; i < len(c.out) && n >= len(c.out[i]); i++ {
-		n -= len(c.out[i])
+	for ; i < len(c.out) && n >= len(c.out[i].b); i++ {
+		n -= len(c.out[i].b)
+		putMsg(c.out[i].buf)
 	}
 	clear(c.out[:i])
 	c.out = c.out[i:]
 	if len(c.out) > 0 {
-		c.out[0] = c.out[0][n:]
+		c.out[0].b = c.out[0].b[n:]
 	} else {
 		c.out = nil
 	}
@@ -137,11 +148,17 @@ func (c *wireConn) drain() {
 			c.wmu.Unlock()
 			return
 		}
-		bufs := net.Buffers(c.out)
+		out := c.out
 		c.out, c.outLen = nil, 0
 		c.wmu.Unlock()
-		c.TCPConn.SetWriteDeadline(time.Now().Add(c.timeout))
-		if _, err := bufs.WriteTo(c.TCPConn); err != nil {
+		bufs := make(net.Buffers, len(out))
+		for i, p := range out {
+			bufs[i] = p.b
+		}
+		c.TCPConn.SetWriteDeadline(time.Now().Add(c.owner.s.cfg.WriteTimeout))
+		_, err := bufs.WriteTo(c.TCPConn)
+		releasePieces(out)
+		if err != nil {
 			c.wmu.Lock()
 			c.draining = false
 			c.fail(err)
@@ -155,10 +172,9 @@ func (c *wireConn) drain() {
 func (c *wireConn) fail(err error) {
 	if c.werr == nil {
 		c.werr = err
+		releasePieces(c.out)
 		c.out, c.outLen = nil, 0
-		if c.onFail != nil {
-			go c.onFail()
-		}
+		go c.owner.writeFailed(err)
 	}
 }
 
@@ -177,16 +193,22 @@ func (c *wireConn) endBatch() error {
 	return c.werr
 }
 
+func releasePieces(out []piece) {
+	for _, p := range out {
+		putMsg(p.buf)
+	}
+}
+
 // writev writes up to 1024 pieces with one system call on a non-blocking descriptor.
-func writev(fd int, bufs [][]byte) (int, error) {
-	iov := make([]syscall.Iovec, 0, min(len(bufs), 1024))
-	for _, b := range bufs {
+func writev(fd int, out []piece) (int, error) {
+	iov := make([]syscall.Iovec, 0, min(len(out), 1024))
+	for _, p := range out {
 		if len(iov) == cap(iov) {
 			break
 		}
-		if len(b) > 0 {
-			v := syscall.Iovec{Base: &b[0]}
-			v.SetLen(len(b))
+		if len(p.b) > 0 {
+			v := syscall.Iovec{Base: &p.b[0]}
+			v.SetLen(len(p.b))
 			iov = append(iov, v)
 		}
 	}

@@ -1,41 +1,84 @@
 package tracker
 
 import (
-	"context"
+	"bufio"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
 )
 
-// writeState is a connection's outgoing queue where socket writes can block (without epoll; on
+// writeQueue is a connection's outgoing queue where socket writes can block (without epoll; on
 // Linux writes never block: wirewrite_linux.go). Whoever finds it idle becomes its writer: the
 // connection's own reader writes its replies itself once it has handled the input at hand (a
 // client that does not read only slows itself down); messages for other connections start a
 // goroutine that lives until the queue is empty, so a slow reader never blocks the peer whose
 // offer it receives. A queue past MaxQueueBytes, or a write stuck for WriteTimeout, drops the
 // connection.
-type writeState struct {
-	wmu        sync.Mutex
-	queue      [][]byte
-	queued     int
-	writing    bool
-	closed     bool
-	writeSince atomic.Int64 // unix ns when the current write began; 0 when not writing
+type writeQueue struct {
+	br      *bufio.Reader // reads come through net/http's buffer
+	mu      sync.Mutex
+	frames  []frame
+	queued  int
+	writing bool
+	closed  bool
+	since   atomic.Int64 // unix ns when the current write began; 0 when not writing
 }
 
-// send writes msg to c's socket; any goroutine may call it.
-func (c *conn) send(msg []byte) {
+// frame is an outgoing WebSocket frame; p is never modified once queued. When buf is set, p is
+// the content of a buffer from getMsg, which goes back to its pool once written or dropped.
+type frame struct {
+	op  ws.OpCode
+	p   []byte
+	buf *[]byte
+}
+
+// send writes text message msg to c's socket; any goroutine may call it.
+func (c *conn) send(msg []byte) { c.sendFrame(frame{op: ws.OpText, p: msg}) }
+
+// sendPooled sends a text message held in a buffer from getMsg; the socket owns it from now on.
+func (c *conn) sendPooled(buf *[]byte) { c.sendFrame(frame{op: ws.OpText, p: *buf, buf: buf}) }
+
+// writeFrame sends one frame without blocking; any goroutine may call it.
+func (c *conn) writeFrame(op ws.OpCode, p []byte) { c.sendFrame(frame{op: op, p: p}) }
+
+func (c *conn) sendFrame(f frame) {
+	if f.op == ws.OpText {
+		c.s.n.bytesOut.Add(uint64(len(f.p)))
+	}
 	if c.direct() { // the socket's writes never block (Linux)
-		c.s.n.bytesOut.Add(uint64(len(msg)))
-		if c.ws.Write(context.Background(), websocket.MessageText, msg) != nil {
+		if c.directWrite(f) != nil {
 			go c.kill()
 		}
 		return
 	}
-	if c.enqueue(msg) {
+	if c.enqueue(f) {
 		go c.flush()
+	}
+}
+
+// writeNow sends a frame and returns once it is written (or the socket failed, or a second
+// passed): a close frame must leave before the socket closes.
+func (c *conn) writeNow(op ws.OpCode, p []byte) {
+	if c.direct() {
+		if c.directWrite(frame{op: op, p: p}) == nil {
+			c.directPush()
+		}
+		return
+	}
+	if c.enqueue(frame{op: op, p: p}) {
+		c.flush()
+		return
+	}
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		c.q.mu.Lock()
+		busy := c.q.writing && !c.q.closed
+		c.q.mu.Unlock()
+		if !busy {
+			return
+		}
 	}
 }
 
@@ -47,7 +90,8 @@ func (c *conn) reply(msg []byte) {
 		c.send(msg)
 		return
 	}
-	if c.enqueue(msg) {
+	c.s.n.bytesOut.Add(uint64(len(msg)))
+	if c.enqueue(frame{op: ws.OpText, p: msg}) {
 		c.replying = true
 	}
 }
@@ -59,41 +103,47 @@ func (c *conn) flushReplies() {
 	}
 }
 
-// enqueue adds msg and reports whether the caller must write the queue.
-func (c *conn) enqueue(msg []byte) bool {
-	c.wmu.Lock()
-	if c.closed {
-		c.wmu.Unlock()
+// enqueue adds f and reports whether the caller must write the queue.
+func (c *conn) enqueue(f frame) bool {
+	c.q.mu.Lock()
+	if c.q.closed {
+		c.q.mu.Unlock()
+		putMsg(f.buf)
 		return false
 	}
-	if c.queued+len(msg) > c.s.cfg.MaxQueueBytes {
-		c.closed, c.queue = true, nil
-		c.wmu.Unlock()
-		c.s.cfg.logf("tracker: dropping a client that does not read (%d bytes queued)", c.queued)
+	if c.q.queued+len(f.p) > c.s.cfg.MaxQueueBytes {
+		c.q.closed = true
+		release(c.q.frames)
+		c.q.frames = nil
+		c.q.mu.Unlock()
+		putMsg(f.buf)
+		c.s.cfg.logf("tracker: dropping a client that does not read (%d bytes queued)", c.q.queued)
 		go c.kill()
 		return false
 	}
-	c.queue = append(c.queue, msg)
-	c.queued += len(msg)
-	start := !c.writing
-	c.writing = true
-	c.wmu.Unlock()
+	c.q.frames = append(c.q.frames, f)
+	c.q.queued += len(f.p)
+	start := !c.q.writing
+	c.q.writing = true
+	c.q.mu.Unlock()
 	return start
 }
 
 // flush writes the queue until it is empty; each round is one batch (one system call on Linux).
 func (c *conn) flush() {
 	for {
-		c.wmu.Lock()
-		q := c.queue
-		if len(q) == 0 || c.closed {
-			c.writing, c.queue, c.queued = false, nil, 0
-			c.wmu.Unlock()
+		c.q.mu.Lock()
+		q := c.q.frames
+		if len(q) == 0 || c.q.closed {
+			c.q.writing, c.q.frames, c.q.queued = false, nil, 0
+			c.q.mu.Unlock()
 			return
 		}
-		c.queue, c.queued = nil, 0
-		c.wmu.Unlock()
-		if !c.writeBatch(q) {
+		c.q.frames, c.q.queued = nil, 0
+		c.q.mu.Unlock()
+		ok := c.writeBatch(q)
+		release(q)
+		if !ok {
 			c.shut()
 			go c.kill()
 			return
@@ -101,29 +151,47 @@ func (c *conn) flush() {
 	}
 }
 
-func (c *conn) writeBatch(q [][]byte) bool {
-	c.writeSince.Store(time.Now().UnixNano())
-	defer c.writeSince.Store(0)
-	c.beginBatch()
-	for _, m := range q {
-		c.s.n.bytesOut.Add(uint64(len(m)))
-		if c.ws.Write(context.Background(), websocket.MessageText, m) != nil {
-			c.endBatch()
-			return false
+// writeBatch writes q with one gathered write.
+func (c *conn) writeBatch(q []frame) bool {
+	now := time.Now()
+	c.q.since.Store(now.UnixNano())
+	defer c.q.since.Store(0)
+	bufs := make(net.Buffers, 0, 2*len(q))
+	for _, f := range q {
+		bufs = append(bufs, frameHeader(f.op, len(f.p)))
+		if len(f.p) > 0 {
+			bufs = append(bufs, f.p)
 		}
 	}
-	return c.endBatch() == nil
+	c.nc.SetWriteDeadline(now.Add(c.s.cfg.WriteTimeout))
+	_, err := bufs.WriteTo(c.nc)
+	return err == nil
 }
 
 // writeStalled reports a write that has not finished within WriteTimeout.
 func (c *conn) writeStalled(now int64) bool {
-	since := c.writeSince.Load()
+	if c.q == nil {
+		return false // a wireConn times its own writes
+	}
+	since := c.q.since.Load()
 	return since != 0 && now-since > int64(c.s.cfg.WriteTimeout)
 }
 
 // shut stops all further writes.
 func (c *conn) shut() {
-	c.wmu.Lock()
-	c.closed, c.queue = true, nil
-	c.wmu.Unlock()
+	if c.q == nil {
+		return
+	}
+	c.q.mu.Lock()
+	c.q.closed = true
+	release(c.q.frames)
+	c.q.frames = nil
+	c.q.mu.Unlock()
+}
+
+// release gives the pooled buffers of frames that will not be written (or were) back.
+func release(frames []frame) {
+	for _, f := range frames {
+		putMsg(f.buf)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 
 	"github.com/planktos/planktos/tracker"
 	"github.com/spf13/cobra"
@@ -22,7 +23,9 @@ func newTrackerCmd() *cobra.Command {
 		Long: `Run planktos's WebTorrent WebSocket tracker on its own. Browsers (WebTorrent) and Go clients find each
 other through it at ws://HOST:PORT/announce; it speaks the protocol of the npm bittorrent-tracker 11 server.
 JSON statistics (swarms, peers, connections, messages/s, bytes) are at http://HOST:PORT/stats.
-Every limit below protects the tracker from clients; 0 means no limit where noted.`,
+Every limit below protects the tracker from clients; 0 means no limit where noted.
+The Go collector runs at 50 % heap growth (GOGC=50) unless GOGC is set: a tracker's memory is mostly
+long-lived connections, and this keeps it about a sixth lower for no measurable loss of throughput.`,
 		Example: `  planktos tracker
   planktos tracker --addr 0.0.0.0:8000 --origin https://example.org --origin https://www.example.org
   curl http://127.0.0.1:8000/stats`,
@@ -36,6 +39,9 @@ Every limit below protects the tracker from clients; 0 means no limit where note
 			}
 			if !quiet {
 				cfg.Log = log.New(os.Stderr, "", log.Ltime)
+			}
+			if os.Getenv("GOGC") == "" {
+				debug.SetGCPercent(50) // BENCHMARKS.md, "Tracker"
 			}
 			return runTracker(cmd.Context(), addr, cfg)
 		},
