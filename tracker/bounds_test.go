@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -334,6 +335,18 @@ func TestFraming(t *testing.T) {
 				t.Fatalf("client close echoed with %v", code)
 			}
 			waitFor(t, "the closed peer to leave", func() bool { return tr.Stats().Peers == 0 })
+
+			c = rawDial(t, url, "announce and close in one write") // the reply leaves before the close
+			var both bytes.Buffer
+			ws.WriteFrame(&both, ws.MaskFrame(ws.NewTextFrame(msg)))
+			ws.WriteFrame(&both, ws.MaskFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))))
+			c.nc.Write(both.Bytes())
+			if f := c.read(); f.Header.OpCode != ws.OpText {
+				t.Fatalf("announce then close: got %v %q first", f.Header.OpCode, f.Payload)
+			}
+			if code := c.closeCode(false); code != ws.StatusNormalClosure {
+				t.Fatalf("announce then close: close %v", code)
+			}
 
 			for name, f := range map[string]ws.Frame{
 				"unmasked":            ws.NewTextFrame(msg),

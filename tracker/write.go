@@ -60,7 +60,8 @@ func (c *conn) sendFrame(f frame) {
 }
 
 // writeNow sends a frame and returns once it is written (or the socket failed, or a second
-// passed): a close frame must leave before the socket closes.
+// passed): a close frame must leave before the socket closes. The caller holds the reader's place,
+// whose replies have been flushed (drain does after every message).
 func (c *conn) writeNow(op ws.OpCode, p []byte) {
 	if c.direct() {
 		if c.directWrite(frame{op: op, p: p}) == nil {
