@@ -123,17 +123,15 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, c *conn) error {
 	if err != nil {
 		return err
 	}
-	c.nc, c.q = nc, &writeQueue{br: br}
-	if s.poll == nil {
-		return nil
+	if s.poll != nil {
+		early, _ := br.Peek(br.Buffered())
+		if wire, err := newWireConn(nc, early); err == nil {
+			wire.owner = c
+			c.wire, c.nc = wire, wire
+			return nil
+		}
 	}
-	early, _ := br.Peek(br.Buffered())
-	wire, err := newWireConn(nc, early)
-	if err != nil {
-		return nil // not TCP: a goroutine reads it
-	}
-	wire.owner = c
-	c.wire, c.nc, c.q = wire, wire, nil
+	c.nc, c.q = nc, &writeQueue{br: br} // no epoll, or not TCP: a goroutine reads it
 	return nil
 }
 
