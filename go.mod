@@ -10,6 +10,7 @@ require (
 	github.com/coder/websocket v1.8.15
 	github.com/gobwas/ws v1.5.0
 	github.com/pelletier/go-toml/v2 v2.2.4
+	github.com/pion/stun/v3 v3.0.0
 	github.com/pion/webrtc/v4 v4.0.0
 	github.com/spf13/afero v1.15.0
 	github.com/spf13/cast v1.10.0
@@ -84,7 +85,6 @@ require (
 	github.com/pion/sctp v1.8.33 // indirect
 	github.com/pion/sdp/v3 v3.0.9 // indirect
 	github.com/pion/srtp/v3 v3.0.4 // indirect
-	github.com/pion/stun/v3 v3.0.0 // indirect
 	github.com/pion/transport/v3 v3.0.7 // indirect
 	github.com/pion/transport/v4 v4.0.1 // indirect
 	github.com/pion/turn/v4 v4.0.0 // indirect
