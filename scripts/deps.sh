@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what planktos's demo and tests need beyond Go, if it is missing:
 #   ffmpeg (the testsite's video), chromium (browser tests), mktorrent (benchmarks), btrfs-progs (the
-#   copy-on-write store test mounts a btrfs image) from Debian,
+#   copy-on-write store test mounts a btrfs image), iptables (the field network's NAT routers,
+#   internal/fieldnet), coturn (STUN in the field tests), libnss3-tools (certutil: browsers trust the
+#   test CA), firefox-esr (the Firefox tests) from Debian,
 #   the runtime's npm packages, and the pinned Hugo (compiled once through the Go module proxy).
 # Usage: scripts/deps.sh [demo|test]   (demo needs only ffmpeg and Hugo)
 set -euo pipefail
@@ -14,6 +16,10 @@ if [ "$what" = test ]; then
   command -v chromium >/dev/null || need+=(chromium)
   command -v mktorrent >/dev/null || need+=(mktorrent)
   command -v mkfs.btrfs >/dev/null || need+=(btrfs-progs)
+  command -v iptables >/dev/null || need+=(iptables)
+  command -v turnserver >/dev/null || need+=(coturn)
+  command -v certutil >/dev/null || need+=(libnss3-tools)
+  command -v firefox-esr >/dev/null || need+=(firefox-esr)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
