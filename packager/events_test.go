@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/planktos/planktos/config"
 	"github.com/planktos/planktos/packager"
 	"github.com/spf13/afero"
 )
@@ -83,6 +84,52 @@ func TestPackInterrupted(t *testing.T) {
 				t.Fatal("manifest changed")
 			}
 			checkIntact(t, fsys, manifest)
+		})
+	}
+}
+
+// TestPackWarnsWithoutICEServers: trackers without a STUN server leave visitors behind NATs unable to
+// reach each other; packaging says so and names the fix, with the tracker's host. With a STUN server, or
+// without trackers (no peers to reach), or with p2p off, it says nothing.
+func TestPackWarnsWithoutICEServers(t *testing.T) {
+	cases := []struct {
+		name     string
+		trackers []string
+		ice      []config.ICEServer
+		p2p      string
+		want     string
+	}{
+		{"trackers, no ice_servers", []string{"wss://tracker.example.org/announce"}, nil, "on",
+			`ice_servers = [{ urls = ["stun:tracker.example.org:3478"] }]`},
+		{"with a STUN server", []string{"wss://tracker.example.org/announce"},
+			[]config.ICEServer{{URLs: []string{"stun:stun.example.org:3478"}}}, "on", ""},
+		{"with a TURN server only", []string{"wss://tracker.example.org/announce"},
+			[]config.ICEServer{{URLs: []string{"turn:turn.example.org"}, Username: "u", Credential: "p"}}, "on", ""},
+		{"no trackers", nil, nil, "on", ""},
+		{"p2p off", []string{"wss://tracker.example.org/announce"}, nil, "off", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys := afero.NewMemMapFs()
+			writeSite(t, fsys, site)
+			rec := &recorder{}
+			opts := options("https://example.org/")
+			opts.Config.Trackers = nil
+			for _, tr := range tc.trackers {
+				opts.Config.Trackers = append(opts.Config.Trackers, []string{tr})
+			}
+			opts.Config.ICEServers, opts.Config.P2P, opts.Events = tc.ice, tc.p2p, rec
+			if _, err := packager.Pack(context.Background(), fsys, opts); err != nil {
+				t.Fatal(err)
+			}
+			all := strings.Join(rec.warnings, "\n")
+			switch {
+			case tc.want == "" && strings.Contains(all, "ice_servers"):
+				t.Errorf("unexpected warning: %q", rec.warnings)
+			case tc.want != "" && (!strings.Contains(all, tc.want) || !strings.Contains(all, "planktos tracker --stun :3478") ||
+				!strings.Contains(all, "behind a NAT")):
+				t.Errorf("warnings %q lack the fix %q", rec.warnings, tc.want)
+			}
 		})
 	}
 }

@@ -113,6 +113,9 @@ func Pack(ctx context.Context, fsys afero.Fs, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if w := iceWarning(m); w != "" {
+		ev.Warn(w)
+	}
 
 	ev.Step("Writing package")
 	if err := commit(fsys, opts.Root, m, torrents, opts.Config.Enabled); err != nil {
@@ -394,4 +397,24 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// iceWarning explains what a package with trackers but no STUN/TURN server loses: a visitor behind a
+// NAT (nearly every visitor) reaches another only through a server-reflexive address, which only a
+// STUN (or TURN) server tells its browser. Empty when there is nothing to say.
+func iceWarning(m *Manifest) string {
+	if len(m.Trackers) == 0 || len(m.Runtime.ICEServers) > 0 || m.Runtime.P2P == "off" {
+		return ""
+	}
+	host := "YOUR-TRACKER-HOST"
+	if u, err := url.Parse(m.Trackers[0]); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+	}
+	return fmt.Sprintf("the package has trackers but no ice_servers: visitors behind a NAT (nearly all of "+
+		"them) cannot reach each other, and only the origin's seeder (planktos seed) can serve them over "+
+		"WebRTC; add ice_servers = [{ urls = [\"stun:%s:3478\"] }] to planktos.toml and run "+
+		"`planktos tracker --stun :3478` on that host (UDP port 3478 open)", host)
 }

@@ -259,3 +259,28 @@ func TestServeWithTracker(t *testing.T) {
 		t.Errorf("/announce answered %d, want 101", resp.StatusCode)
 	}
 }
+
+// TestWarnsWithoutICEServers: `planktos hugo` and `planktos pack` say, on stderr and in --json's warnings,
+// that trackers without ice_servers leave visitors behind NATs unable to reach each other, with the fix;
+// an ice_servers entry in planktos.toml silences it.
+func TestWarnsWithoutICEServers(t *testing.T) {
+	dir := hugoSite(t, nil)
+	const fix = `ice_servers = [{ urls = ["stun:127.0.0.1:3478"] }]`
+	for _, args := range [][]string{{"hugo"}, {"pack", "--base-url", "https://example.org/blog/", "public"}} {
+		code, _, errs := run(t, dir, args...)
+		if code != 0 || !strings.Contains(errs, "warning: the package has trackers but no ice_servers") ||
+			!strings.Contains(errs, fix) || !strings.Contains(errs, "planktos tracker --stun :3478") {
+			t.Errorf("%v: exit %d, stderr lacks the warning and its fix:\n%s", args, code, errs)
+		}
+	}
+	code, out, _ := run(t, dir, "hugo", "--json")
+	var res struct{ Warnings []string }
+	if err := json.Unmarshal([]byte(out), &res); code != 0 || err != nil || len(res.Warnings) != 1 ||
+		!strings.Contains(res.Warnings[0], fix) {
+		t.Errorf("--json: exit %d, warnings %q (%v)", code, res.Warnings, err)
+	}
+	hugoSiteOverlay(t, dir, map[string]string{"planktos.toml": "ice_servers = [{ urls = [\"stun:127.0.0.1:3478\"] }]\n"})
+	if code, _, errs := run(t, dir, "hugo"); code != 0 || strings.Contains(errs, "ice_servers") {
+		t.Errorf("with ice_servers: exit %d, stderr %q", code, errs)
+	}
+}
