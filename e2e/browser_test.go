@@ -43,8 +43,13 @@ type browser struct {
 	stop    func()
 }
 
-// newBrowser starts Chromium with the flags DESIGN.md lists (WebRTC on loopback, no prompts, quiet).
-// profile "" means a fresh --user-data-dir.
+// newBrowser starts Chromium as a visitor's browser is, only headless and quiet: no flag changes what
+// the page or WebRTC may do. So, as for visitors, ICE offers no loopback address and hides the host
+// address behind an mDNS .local name, for the default route's interface only (scripts/netns.sh gives
+// the flat namespace a default route via d0; a field home's is its router); peers that cannot resolve
+// that name need a STUN server's server-reflexive candidate. Options add to or override the flags:
+// uaTag, inHome (start it in a field network's home), hostCandidates (only where a test needs real
+// host addresses). profile "" means a fresh --user-data-dir.
 func newBrowser(t *testing.T, profile string, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	needChromium(t)
@@ -55,8 +60,6 @@ func newBrowser(t *testing.T, profile string, extra ...chromedp.ExecAllocatorOpt
 		chromedp.ExecPath(chromiumPath),
 		chromedp.Flag("headless", true),
 		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("allow-loopback-in-peer-connection", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("no-first-run", true),
@@ -90,11 +93,27 @@ func newBrowser(t *testing.T, profile string, extra ...chromedp.ExecAllocatorOpt
 	return b
 }
 
+// hostCandidates gives the browser what no visitor's has: media permission granted without a prompt
+// (so ICE exposes every real host address instead of an mDNS name) and loopback candidates. For a test
+// that needs real host addresses only; say why where it is used.
+func hostCandidates() chromedp.ExecAllocatorOption {
+	return func(a *chromedp.ExecAllocator) {
+		chromedp.Flag("use-fake-ui-for-media-stream", true)(a)
+		chromedp.Flag("allow-loopback-in-peer-connection", true)(a)
+	}
+}
+
 // close quits Chromium gracefully (what a visitor's quitting does: storage is written out) and waits for
-// it, leaving its profile for another newBrowser.
+// it, leaving its profile for another newBrowser. If it has not exited after 20 s, its process is
+// killed (by PID: chromedp started it with exec.CommandContext).
 func (b *browser) close() {
-	if err := chromedp.Cancel(b.ctx); err != nil {
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Cancel(ctx); err != nil {
 		b.t.Logf("closing chromium: %v", err)
+	}
+	if ctx.Err() != nil {
+		b.t.Logf("chromium did not quit within 20 s: killed")
 	}
 	b.stop()
 }
@@ -176,7 +195,7 @@ func (b *browser) run(d time.Duration, actions ...chromedp.Action[chromedp.Void]
 func (b *browser) open(url string) {
 	b.t.Helper()
 	if strings.HasPrefix(url, "/") {
-		url = origin() + url
+		url = originOf(b.t) + url
 	}
 	if err := b.run(30*time.Second, chromedp.Navigate(url)); err != nil {
 		b.t.Fatalf("open %s: %v; requests still open: %q", url, err, b.openRequests())

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/planktos/planktos/internal/testsite"
@@ -57,6 +58,11 @@ func prepare() error {
 	}
 	env.port = l.Addr().(*net.TCPAddr).Port
 	l.Close()
+	if bin := os.Getenv("PLANKTOS_E2E_BIN"); bin != "" {
+		// a planktos binary built elsewhere (e.g. from a clean checkout while the work tree is mid-edit)
+		env.planktos = bin
+		return nil
+	}
 	env.planktos = filepath.Join(env.work, "planktos")
 	cmd := exec.Command("go", "build", "-o", env.planktos, "./cmd/planktos")
 	cmd.Dir = root
@@ -66,26 +72,47 @@ func prepare() error {
 	return nil
 }
 
-// origin is the scheme://host:port every test site is served at.
+// origin is the scheme://host:port the flat tests' sites are served at (on loopback, plain HTTP: a
+// secure context for service workers). A field test serves its site elsewhere: see originOf.
 func origin() string { return fmt.Sprintf("http://127.0.0.1:%d", env.port) }
 
-// sites caches built testsites by base path: Hugo runs once per base for the whole test binary.
+// origins holds the origins tests chose with setOrigin (*testing.T → scheme://host:port).
+var origins sync.Map
+
+// setOrigin makes o the origin of t's sites (building, packaging, serving, browser.open) until t ends.
+func setOrigin(t *testing.T, o string) {
+	origins.Store(t, o)
+	t.Cleanup(func() { origins.Delete(t) })
+}
+
+// originOf is the origin t's sites are served at: the one t set with setOrigin (a field test's
+// https://198.19.0.1:PORT), else origin().
+func originOf(t testing.TB) string {
+	if o, ok := origins.Load(t); ok {
+		return o.(string)
+	}
+	return origin()
+}
+
+// sites caches built testsites by base URL: Hugo runs once per origin and base for the whole binary.
 var sites = map[string]string{}
 
-// builtSite returns a fresh copy of the testsite built for base ("/" or "/project/"), not packaged.
+// builtSite returns a fresh copy of the testsite built for base ("/" or "/project/") at t's origin,
+// not packaged.
 func builtSite(t *testing.T, base string) string {
 	t.Helper()
 	needChromium(t) // every test here drives a browser: skip (or, in CI, fail) before building anything
 	if env.err != nil {
 		t.Fatalf("e2e environment: %v", env.err)
 	}
-	src, ok := sites[base]
+	baseURL := originOf(t) + base
+	src, ok := sites[baseURL]
 	if !ok {
-		src = filepath.Join(env.work, "built"+strings.ReplaceAll(base, "/", "_"))
-		if err := testsite.Build(src, "--baseURL", origin()+base); err != nil {
+		src = filepath.Join(env.work, fmt.Sprintf("built%d", len(sites)))
+		if err := testsite.Build(src, "--baseURL", baseURL); err != nil {
 			t.Fatal(err)
 		}
-		sites[base] = src
+		sites[baseURL] = src
 	}
 	dst := filepath.Join(t.TempDir(), "site")
 	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
@@ -101,7 +128,7 @@ func pack(t *testing.T, dir, base, config string) {
 	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(env.planktos, "pack", "-q", "--config", cfg, "--base-url", origin()+base, dir)
+	cmd := exec.Command(env.planktos, "pack", "-q", "--config", cfg, "--base-url", originOf(t)+base, dir)
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("planktos pack: %v\n%s", err, out)

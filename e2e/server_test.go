@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"crypto/tls"
 	"errors"
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -49,13 +51,17 @@ func (s *siteServer) start(t *testing.T) {
 	s.srv = serveOrigin(t, s)
 }
 
-// serveOrigin serves h at the test origin's fixed address.
+// serveOrigin serves h at t's origin (originOf): plain HTTP on loopback for the flat tests, HTTPS with
+// the test CA's certificate for a field test's https:// origin.
 func serveOrigin(t *testing.T, h http.Handler) *http.Server {
 	t.Helper()
+	u, err := url.Parse(originOf(t))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var l net.Listener
-	var err error
 	for i := 0; i < 50; i++ { // the port of the previous test's server may linger briefly
-		if l, err = net.Listen("tcp", strings.TrimPrefix(origin(), "http://")); err == nil {
+		if l, err = net.Listen("tcp", u.Host); err == nil {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -64,7 +70,12 @@ func serveOrigin(t *testing.T, h http.Handler) *http.Server {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: h}
-	go srv.Serve(l)
+	if u.Scheme == "https" {
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{testCA(t).leaf}}
+		go srv.ServeTLS(l, "", "")
+	} else {
+		go srv.Serve(l)
+	}
 	return srv
 }
 

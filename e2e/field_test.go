@@ -1,0 +1,115 @@
+package e2e
+
+import (
+	"testing"
+	"time"
+
+	"github.com/planktos/planktos/internal/fieldnet"
+)
+
+// fieldSite packs the testsite for the field test's HTTPS origin and serves it there with the wss://
+// tracker at /announce; iceServers is the ice_servers value ("" for none).
+func fieldSite(t *testing.T, iceServers string) (string, manifest, *p2pOrigin) {
+	t.Helper()
+	cfg := ""
+	if iceServers != "" {
+		cfg = "ice_servers = " + iceServers + "\n"
+	}
+	dir := packedSite(t, "/", cfg)
+	return dir, readManifest(t, dir), servePlanktos(t, dir)
+}
+
+// Two visitors in two homes, each behind its own cone NAT (fieldnet), with Chromium as shipped (mDNS
+// host candidates, no flags), the site on HTTPS with its wss:// tracker and planktos's STUN server in
+// ice_servers — a real visitor's situation. A keeps the whole site; B opens the home page, its agent
+// meets A through their server-reflexive addresses (the only candidates either can reach), and then,
+// refused every asset by the origin, B's pages render from A. Proved by both browsers' stats (B's bytes
+// from peers, A's upload), the STUN server's count of answered requests and the origin's log.
+func TestFieldTwoHomes(t *testing.T) {
+	f := newField(t)
+	st, url := f.startSTUN()
+	_, m, o := fieldSite(t, `[{ urls = ["`+url+`"] }]`)
+
+	a, _ := f.visitor("A", fieldnet.Cone)
+	sa := a.installed("/", m.storable())
+	if !sa.Controlled {
+		t.Fatalf("A's page is not controlled by the service worker over HTTPS: %+v", sa)
+	}
+	o.mu.Lock()
+	o.prefetch["B"] = "visited" // B loads only what its pages need (see TestTwoBrowsers)
+	o.mu.Unlock()
+	b, _ := f.visitor("B", fieldnet.Cone)
+	start := time.Now()
+	b.open("/")
+	var ok bool
+	b.mustEval(`window.planktos.ready`, &ok)
+	b.waitFor("B's agent to meet A across two NATs", 60*time.Second, func() bool { return agentPeers(b) > 0 })
+	t.Logf("B met A %v after navigating; STUN %+v; tracker %+v", time.Since(start).Round(time.Millisecond), st.Stats(), o.tracker.Stats())
+	if st.Stats().Answered == 0 {
+		t.Errorf("the STUN server answered nothing, yet the browsers met: %+v", st.Stats())
+	}
+
+	o.log()
+	o.setRefuse(func(who, p string) bool { return who == "B" && !isPage(p) && !isBootstrap(p) })
+	peers0 := b.stats().Agent.Downloaded["peers"]
+	bt := b.tab() // the first tab keeps B's agent
+	for _, p := range []string{"/gallery/", "/gallery/diatom/"} {
+		bt.open(p)
+		var r rendered
+		bt.mustEval(renderJS, &r)
+		if r.Title == "" || !r.Styled || len(r.Broken) > 0 {
+			t.Errorf("%s did not render from A: %+v", p, r)
+		}
+	}
+	sb, sa := b.stats(), a.stats()
+	if got := sb.Agent.Downloaded["peers"] - peers0; got <= 0 {
+		t.Errorf("B got %d bytes from peers after the cut: %+v", got, sb.Agent)
+	}
+	if sa.Agent == nil || sa.Agent.Uploaded <= 0 {
+		t.Errorf("A uploaded nothing: %+v", sa.Agent)
+	}
+	for _, h := range o.log() {
+		if h.Browser == "B" && !isPage(h.Path) && !isBootstrap(h.Path) && h.Bytes > 0 {
+			t.Errorf("after the cut the origin sent B %d bytes of %s", h.Bytes, h.Path)
+		}
+	}
+	t.Logf("B: %d bytes from peers, served %+v; A uploaded %d", sb.Agent.Downloaded["peers"], sb.Served, sa.Agent.Uploaded)
+}
+
+// The same two homes without a STUN server: the failure mode of a site whose package names no
+// ice_servers. Each browser offers only an mDNS .local name for its private address, which the other
+// home can neither resolve nor route to, and nothing else — so no connection ever forms although the
+// tracker puts both in the swarm and relays their offers and answers. The test waits for that
+// signalling to have happened (the tracker's own counters), gives ICE a bounded time, and asserts
+// that neither agent has a peer and B got no byte from peers.
+func TestFieldNoSTUN(t *testing.T) {
+	f := newField(t)
+	_, m, o := fieldSite(t, "")
+
+	a, _ := f.visitor("A", fieldnet.Cone)
+	a.installed("/", m.storable())
+	b, _ := f.visitor("B", fieldnet.Cone)
+	b.open("/")
+	var ok bool
+	b.mustEval(`window.planktos.ready`, &ok)
+	ts := o.tracker.Stats()
+	waitCond(t, "the tracker to relay an offer between A and B and forward the answer", 60*time.Second, func() bool {
+		ts = o.tracker.Stats()
+		return ts.Peers >= 2 && ts.OffersRelayed > 0 && ts.AnswersForwarded > 0
+	})
+	t.Logf("tracker after signalling: %+v", ts)
+	// ICE now has every candidate either side will ever offer (host only); allow it well over the time
+	// two homes with STUN take to connect (TestFieldTwoHomes: ~2 s)
+	end := time.Now().Add(15 * time.Second)
+	for time.Now().Before(end) {
+		if n := agentPeers(b); n > 0 {
+			t.Fatalf("B's agent has %d peers without STUN across two NATs: the field network leaks a route", n)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	sa, sb := a.stats(), b.stats()
+	if sa.Agent.Peers != 0 || sb.Agent.Peers != 0 || sb.Agent.Downloaded["peers"] != 0 {
+		t.Errorf("without STUN: A %+v, B %+v; want no peer and no byte from peers", sa.Agent, sb.Agent)
+	}
+	t.Logf("without STUN: no connection; tracker %+v", o.tracker.Stats())
+}
