@@ -13,9 +13,12 @@ import (
 	"io"
 	"io/fs"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"path"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -34,6 +37,12 @@ type Handler struct {
 	// LocalTracker makes the served manifest list only this server's /announce as tracker, so that
 	// previewed pages find each other through Tracker without editing the package on disk.
 	LocalTracker bool
+	// STUNPort, if not 0, is the UDP port of a STUN server on this host (package stun). With LocalTracker,
+	// the served manifest's runtime.iceServers then starts with {"urls":["stun:HOST:STUNPort"]}, HOST
+	// being the host the request reached (its Host header without the port), followed by the package's
+	// own ICE servers: previewing browsers learn their server-reflexive address from this server and can
+	// still use the package's TURN servers. Without LocalTracker it has no effect.
+	STUNPort int
 	// Sent counts the body bytes sent.
 	Sent atomic.Int64
 
@@ -148,43 +157,47 @@ func (h *Handler) file(w http.ResponseWriter, r *http.Request, name string, fi f
 	http.ServeContent(w, r, name, fi.ModTime(), f)
 }
 
-// servedManifest is the manifest as last served: its bytes (trackers replaced, with LocalTracker) and
-// ETag, for the file version and tracker URL they were made from. Every navigation revalidates the
+// servedManifest is the manifest as last served: its bytes (trackers replaced and this server's STUN
+// added, with LocalTracker) and ETag, for the file version, tracker URL and STUN URL they were made from. Every navigation revalidates the
 // manifest, and a 10,000-file site's is megabytes: it is read, rewritten and hashed once per version.
 type servedManifest struct {
-	name, announce string
-	fi             fs.FileInfo
-	body           []byte
-	etag           string
+	name, announce, stun string
+	fi                   fs.FileInfo
+	body                 []byte
+	etag                 string
 }
 
 // of reports whether m was made from this version of the file (same file, size and mtime; the packager
-// replaces the manifest by renaming a new file onto it) for this tracker URL.
-func (m *servedManifest) of(name string, fi fs.FileInfo, announce string) bool {
-	return m.name == name && m.announce == announce && os.SameFile(m.fi, fi) && m.fi.Size() == fi.Size() &&
+// replaces the manifest by renaming a new file onto it) for this tracker URL and STUN URL.
+func (m *servedManifest) of(name string, fi fs.FileInfo, announce, stun string) bool {
+	return m.name == name && m.announce == announce && m.stun == stun && os.SameFile(m.fi, fi) &&
+		m.fi.Size() == fi.Size() &&
 		m.fi.ModTime().Equal(fi.ModTime())
 }
 
 // manifest returns the bytes to serve for the manifest file f and their ETag.
 func (h *Handler) manifest(f io.Reader, name string, fi fs.FileInfo, r *http.Request) ([]byte, string, error) {
-	announce := ""
+	announce, stun := "", ""
 	if h.LocalTracker {
 		announce = localAnnounce(r)
+		if h.STUNPort != 0 {
+			stun = localSTUN(r, h.STUNPort)
+		}
 	}
-	if m := h.served.Load(); m != nil && m.of(name, fi, announce) {
+	if m := h.served.Load(); m != nil && m.of(name, fi, announce, stun) {
 		return m.body, m.etag, nil
 	}
 	var b []byte
 	var err error
 	if announce != "" {
-		b, err = withTracker(f, announce)
+		b, err = withTracker(f, announce, stun)
 	} else {
 		b, err = io.ReadAll(io.LimitReader(f, 64<<20))
 	}
 	if err != nil {
 		return nil, "", err
 	}
-	m := &servedManifest{name: name, announce: announce, fi: fi, body: b, etag: etag(b)}
+	m := &servedManifest{name: name, announce: announce, stun: stun, fi: fi, body: b, etag: etag(b)}
 	h.served.Store(m)
 	return m.body, m.etag, nil
 }
@@ -195,14 +208,74 @@ func etag(b []byte) string {
 	return `"` + hex.EncodeToString(sum[:16]) + `"`
 }
 
-// withTracker returns the manifest read from r with its trackers replaced by announce.
-func withTracker(r io.Reader, announce string) ([]byte, error) {
+// withTracker returns the manifest read from r with its trackers replaced by announce and, if stun is
+// not empty, an ICE server of that URL first in runtime.iceServers (unless the package lists it already).
+// Every other field is kept as it is.
+func withTracker(r io.Reader, announce, stun string) ([]byte, error) {
 	var m map[string]json.RawMessage
 	if err := json.NewDecoder(io.LimitReader(r, 64<<20)).Decode(&m); err != nil {
 		return nil, err
 	}
 	m["trackers"], _ = json.Marshal([]string{announce})
+	if stun != "" {
+		var rt map[string]json.RawMessage
+		if raw, ok := m["runtime"]; ok && string(raw) != "null" {
+			if err := json.Unmarshal(raw, &rt); err != nil {
+				return nil, fmt.Errorf("manifest runtime: %w", err)
+			}
+		}
+		if rt == nil {
+			rt = map[string]json.RawMessage{}
+		}
+		var servers []json.RawMessage
+		if raw, ok := rt["iceServers"]; ok && string(raw) != "null" {
+			if err := json.Unmarshal(raw, &servers); err != nil {
+				return nil, fmt.Errorf("manifest runtime.iceServers: %w", err)
+			}
+		}
+		own, _ := json.Marshal(map[string][]string{"urls": {stun}})
+		if !listsURL(servers, stun) {
+			servers = append([]json.RawMessage{own}, servers...)
+		}
+		rt["iceServers"], _ = json.Marshal(servers)
+		m["runtime"], _ = json.Marshal(rt)
+	}
 	return json.Marshal(m)
+}
+
+// listsURL reports whether one of the ICE servers has url among its urls.
+func listsURL(servers []json.RawMessage, url string) bool {
+	for _, raw := range servers {
+		var s struct {
+			URLs json.RawMessage `json:"urls"`
+		}
+		if json.Unmarshal(raw, &s) != nil {
+			continue
+		}
+		var one string
+		var many []string
+		if json.Unmarshal(s.URLs, &one) == nil && one == url {
+			return true
+		}
+		if json.Unmarshal(s.URLs, &many) == nil && slices.Contains(many, url) {
+			return true
+		}
+	}
+	return false
+}
+
+// localSTUN is the URL of this host's STUN server on port as the request reached the host; empty when
+// the request named no host.
+func localSTUN(r *http.Request, port int) string {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if host == "" {
+		return ""
+	}
+	return "stun:" + net.JoinHostPort(host, strconv.Itoa(port))
 }
 
 // localAnnounce is the tracker URL of this server as the request reached it.

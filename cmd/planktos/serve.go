@@ -2,26 +2,29 @@ package main
 
 import (
 	"context"
-	"errors"
+	"crypto/tls"
 	"fmt"
 	"log"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/planktos/planktos/packager"
 	"github.com/planktos/planktos/seeder"
 	"github.com/planktos/planktos/serve"
+	"github.com/planktos/planktos/stun"
 	"github.com/planktos/planktos/tracker"
 	"github.com/spf13/cobra"
 )
 
 func newServeCmd() *cobra.Command {
-	var addr, base string
+	var addr, base, stunAddr string
 	var quiet, noTracker, keepTrackers, seed bool
 	var sf seedFlags
+	var tf tlsFlags
 	cmd := &cobra.Command{
 		Use:   "serve [flags] [DIR]",
 		Short: "Serve a packaged site locally (Range requests, planktos cache headers)",
@@ -32,13 +35,24 @@ A WebSocket tracker answers at ws://ADDR/announce on the same port, and the mani
 tracker as its only one (the file on disk is not changed), so previewing browsers find each other here.
 --keep-trackers serves the package's own trackers instead; --no-tracker runs no tracker.
 
+A STUN server answers on UDP at the same host and port as --addr (UDP and TCP ports are distinct), and
+the served manifest's runtime.iceServers starts with stun:HOST:PORT (HOST as the browser reached this
+server), before the package's own ICE servers: previewing browsers behind a NAT can then reach each other.
+--stun ADDR puts it elsewhere, --stun off runs none. With --keep-trackers or --no-tracker the manifest is
+served unchanged and no STUN server runs unless --stun ADDR is given.
+
+--tls-cert and --tls-key serve HTTPS (and wss:// for the tracker) with a certificate of yours;
+--tls-domain NAME gets one from Let's Encrypt on the listening port (reachable as NAME:443).
+
 --seed also seeds the package over WebRTC from this process (see planktos seed), announced to this
 server's tracker (and to the package's own with --keep-trackers or --no-tracker): previewing browsers then
 get the site's files peer to peer from the first visit on.`,
 		Example: `  planktos serve public
   planktos serve --seed public
   planktos serve --addr 127.0.0.1:1313 testsite/public
-  planktos serve --keep-trackers public`,
+  planktos serve --keep-trackers public
+  planktos serve --stun off public
+  planktos serve --addr 127.0.0.1:8443 --tls-cert cert.pem --tls-key key.pem public`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := "public"
@@ -57,6 +71,11 @@ get the site's files peer to peer from the first visit on.`,
 			if base == "" {
 				base = manifestBase(dir)
 			}
+			tlsCfg, err := tf.config()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "error:", err)
+				return usageError{err}
+			}
 			h := &serve.Handler{Dir: dir, Base: base}
 			if !quiet {
 				h.Log = log.New(os.Stderr, "", log.Ltime)
@@ -66,20 +85,42 @@ get the site's files peer to peer from the first visit on.`,
 				defer t.Close()
 				h.Tracker, h.LocalTracker = t, !keepTrackers
 			}
-			if !seed {
-				return listen(cmd.Context(), addr, h, nil)
+			var cfg seeder.Config
+			if seed {
+				if cfg, err = sf.config(dir); err != nil {
+					fmt.Fprintln(os.Stderr, "error:", err)
+					return usageError{err}
+				}
 			}
-			cfg, err := sf.config(dir)
+			ln, err := listenTCP(addr)
 			if err != nil {
-				fmt.Fprintln(os.Stderr, "error:", err)
-				return usageError{err}
+				return err
+			}
+			if stunAddr == "" && !h.LocalTracker {
+				stunAddr = "off"
+			}
+			st, err := serveSTUN(stunAddr, ln.Addr())
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			if st != nil {
+				defer st.Close()
+				h.STUNPort = st.Port()
+			}
+			if !seed {
+				return listen(cmd.Context(), ln, h, tlsCfg, st, nil)
 			}
 			cfg.IgnoreManifestTrackers = h.LocalTracker
 			var wait func()
 			var sd *seeder.Seeder
-			err = listen(cmd.Context(), addr, h, func(a net.Addr) error {
+			err = listen(cmd.Context(), ln, h, tlsCfg, st, func(a net.Addr) error {
 				if h.Tracker != nil {
-					cfg.Trackers = []string{localAnnounce(a.String())}
+					announce, err := seederAnnounce(cmd.Context(), a, h.Tracker, tlsCfg != nil)
+					if err != nil {
+						return err
+					}
+					cfg.Trackers = []string{announce}
 				}
 				// --quiet silences the request log only: the seeder's lines are few
 				sd, wait, err = startSeeding(cmd.Context(), cfg, newConsole(false, false), false)
@@ -98,6 +139,8 @@ get the site's files peer to peer from the first visit on.`,
 	cmd.Flags().BoolVar(&noTracker, "no-tracker", false, "run no tracker at /announce")
 	cmd.Flags().BoolVar(&keepTrackers, "keep-trackers", false, "serve the manifest's own trackers, not this server's")
 	cmd.Flags().BoolVar(&seed, "seed", false, "also seed the package over WebRTC (see planktos seed)")
+	cmd.Flags().StringVar(&stunAddr, "stun", "", "UDP address of the STUN server the served manifest points browsers at (default: --addr's; off: none)")
+	tf.register(cmd.Flags())
 	sf.register(cmd.Flags())
 	return cmd
 }
@@ -115,13 +158,19 @@ func manifestBase(dir string) string {
 	return m.Base
 }
 
-// listen serves h until ctx ends, then shuts down gracefully. started, if set, runs once the server
-// listens; an error from it stops the server.
-func listen(ctx context.Context, addr string, h *serve.Handler, started func(net.Addr) error) error {
-	err := serveHTTP(ctx, addr, h, func(a net.Addr) error {
-		fmt.Fprintf(os.Stderr, "Serving %s at http://%s%s (Ctrl+C to stop)\n", h.Dir, a, h.Base)
+// listen serves h on ln (with TLS when tlsCfg is set) until ctx ends, then shuts down gracefully. started,
+// if set, runs once the server listens; an error from it stops the server. st is the STUN server, if any,
+// for the start and stop lines.
+func listen(ctx context.Context, ln net.Listener, h *serve.Handler, tlsCfg *tls.Config, st *stun.Server,
+	started func(net.Addr) error) error {
+	httpS, wsS := scheme(tlsCfg != nil)
+	err := serveHTTP(ctx, ln, h, tlsCfg, func(a net.Addr) error {
+		fmt.Fprintf(os.Stderr, "Serving %s at %s://%s%s (Ctrl+C to stop)\n", h.Dir, httpS, a, h.Base)
 		if h.Tracker != nil {
-			fmt.Fprintf(os.Stderr, "Tracker at ws://%s/announce\n", a)
+			fmt.Fprintf(os.Stderr, "Tracker at %s://%s/announce\n", wsS, a)
+		}
+		if st != nil {
+			fmt.Fprintf(os.Stderr, "STUN at %s (UDP)\n", stunURL(st.Addr()))
 		}
 		if started != nil {
 			return started(a)
@@ -129,37 +178,59 @@ func listen(ctx context.Context, addr string, h *serve.Handler, started func(net
 		return nil
 	})
 	if err == nil {
-		fmt.Fprintf(os.Stderr, "Stopped; sent %s\n", packager.Bytes(h.Sent.Load()))
+		line := fmt.Sprintf("Stopped; sent %s", packager.Bytes(h.Sent.Load()))
+		if st != nil {
+			line += fmt.Sprintf("; STUN answered %d requests", st.Stats().Answered)
+		}
+		fmt.Fprintln(os.Stderr, line)
 	}
 	return err
 }
 
-// serveHTTP listens on addr, calls ready with the address, and serves h until ctx ends; then it stops
-// listening and waits up to 5 s for requests in flight. (Hijacked WebSocket connections are their owner's
-// to close.) An error from ready closes the listener and is returned.
-func serveHTTP(ctx context.Context, addr string, h http.Handler, ready func(net.Addr) error) error {
-	ln, err := net.Listen("tcp", addr)
+// serveSTUN starts serve's STUN server: on flag's UDP address, or, when flag is empty, on the host and
+// port the HTTP server listens on (tcp); "off" starts none (nil, nil). If tcp's port was picked by the
+// system and is taken for UDP, another free port is used.
+func serveSTUN(flag string, tcp net.Addr) (*stun.Server, error) {
+	switch flag {
+	case "off", "none", "false":
+		return nil, nil
+	case "":
+		ta, ok := tcp.(*net.TCPAddr)
+		if !ok {
+			return startSTUN(tcp.String())
+		}
+		host := ""
+		if !ta.IP.IsUnspecified() {
+			host = ta.IP.String()
+		}
+		s, err := stun.Listen(net.JoinHostPort(host, strconv.Itoa(ta.Port)))
+		if err != nil {
+			// the TCP port is free, the UDP one is not: say so, or pick another
+			s, err = stun.Listen(net.JoinHostPort(host, "0"))
+			if err != nil {
+				return startSTUN(net.JoinHostPort(host, strconv.Itoa(ta.Port)))
+			}
+		}
+		return s, nil
+	}
+	return startSTUN(flag)
+}
+
+// seederAnnounce is the tracker URL serve's own seeder announces to. Without TLS it is the server's own
+// address; with TLS the seeder could not check the certificate (issued for a domain, or self-signed), so
+// it reaches the same tracker through a plain WebSocket listener on loopback that lives until ctx ends.
+func seederAnnounce(ctx context.Context, a net.Addr, tr http.Handler, tlsOn bool) (string, error) {
+	if !tlsOn {
+		return localAnnounce(a.String()), nil
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		err = fmt.Errorf("listen on %s: %w (pick another port with --addr)", addr, err)
-		fmt.Fprintln(os.Stderr, "error:", err)
-		return usageError{err}
+		return "", fmt.Errorf("listen on loopback for the seeder's tracker connection: %w", err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }() // serving already: ready may connect to it
-	if err := ready(ln.Addr()); err != nil {
-		srv.Close()
-		return err
-	}
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return nil
+	mux := http.NewServeMux()
+	mux.Handle("/announce", tr)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	context.AfterFunc(ctx, func() { srv.Close() })
+	return "ws://" + ln.Addr().String() + "/announce", nil
 }

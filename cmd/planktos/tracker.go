@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log"
 	"net"
@@ -9,13 +10,15 @@ import (
 	"os"
 	"runtime/debug"
 
+	"github.com/planktos/planktos/stun"
 	"github.com/planktos/planktos/tracker"
 	"github.com/spf13/cobra"
 )
 
 func newTrackerCmd() *cobra.Command {
-	var addr string
+	var addr, stunAddr string
 	var quiet bool
+	var tf tlsFlags
 	cfg := tracker.Config{}.WithDefaults()
 	cmd := &cobra.Command{
 		Use:   "tracker [flags]",
@@ -24,10 +27,21 @@ func newTrackerCmd() *cobra.Command {
 other through it at ws://HOST:PORT/announce; it speaks the protocol of the npm bittorrent-tracker 11 server.
 JSON statistics (swarms, peers, connections, messages/s, bytes) are at http://HOST:PORT/stats.
 Every limit below protects the tracker from clients; 0 means no limit where noted.
+
+--stun ADDR also answers STUN Binding requests on UDP ADDR (e.g. --stun :3478): browsers behind a NAT
+(nearly all) reach each other only through the address a STUN server tells them, so list it in
+planktos.toml as ice_servers = [{ urls = ["stun:HOST:3478"] }]. It relays nothing (no TURN).
+
+An HTTPS page may only use a wss:// tracker. --tls-cert and --tls-key serve TLS with a certificate of
+yours (read again when the files change); --tls-domain NAME gets one from Let's Encrypt by itself, which
+needs the listening port reachable as NAME:443 (--addr :443). Or run the tracker behind a proxy that
+terminates TLS (Caddy, nginx; see the README's "Deploy").
 The Go collector runs at 50 % heap growth (GOGC=50) unless GOGC is set: a tracker's memory is mostly
 long-lived connections, and this keeps it about a sixth lower for no measurable loss of throughput.`,
 		Example: `  planktos tracker
   planktos tracker --addr 0.0.0.0:8000 --origin https://example.org --origin https://www.example.org
+  planktos tracker --addr :443 --tls-domain tracker.example.org --stun :3478
+  planktos tracker --addr :8443 --tls-cert fullchain.pem --tls-key privkey.pem --stun :3478
   curl http://127.0.0.1:8000/stats`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -40,10 +54,15 @@ long-lived connections, and this keeps it about a sixth lower for no measurable 
 			if !quiet {
 				cfg.Log = log.New(os.Stderr, "", log.Ltime)
 			}
+			tlsCfg, err := tf.config()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "error:", err)
+				return usageError{err}
+			}
 			if os.Getenv("GOGC") == "" {
 				debug.SetGCPercent(50) // BENCHMARKS.md, "Tracker"
 			}
-			return runTracker(cmd.Context(), addr, cfg)
+			return runTracker(cmd.Context(), addr, cfg, tlsCfg, stunAddr)
 		},
 	}
 	f := cmd.Flags()
@@ -58,12 +77,27 @@ long-lived connections, and this keeps it about a sixth lower for no measurable 
 	f.DurationVar(&cfg.IdleTimeout, "idle", cfg.IdleTimeout, "close connections silent this long (peers in a swarm that answer pings stay)")
 	f.DurationVar(&cfg.Interval, "interval", cfg.Interval, "re-announce interval told to clients")
 	f.BoolVarP(&quiet, "quiet", "q", false, "do not log")
+	f.StringVar(&stunAddr, "stun", "", "also run a STUN server on this UDP address, e.g. :3478 (default: none)")
+	tf.register(f)
 	return cmd
 }
 
-// runTracker serves the tracker at /announce and its stats at /stats until ctx ends, then stops
-// listening and closes every WebSocket with "going away".
-func runTracker(ctx context.Context, addr string, cfg tracker.Config) error {
+// runTracker serves the tracker at /announce and its stats at /stats (over TLS with tlsCfg), and a STUN
+// server on stunAddr unless it is empty, until ctx ends; then it stops listening and closes every
+// WebSocket with "going away".
+func runTracker(ctx context.Context, addr string, cfg tracker.Config, tlsCfg *tls.Config, stunAddr string) error {
+	ln, err := listenTCP(addr)
+	if err != nil {
+		return err
+	}
+	var st *stun.Server
+	if stunAddr != "" {
+		if st, err = startSTUN(stunAddr); err != nil {
+			ln.Close()
+			return err
+		}
+		defer st.Close()
+	}
 	tr := tracker.New(cfg)
 	defer tr.Close()
 	mux := http.NewServeMux()
@@ -72,15 +106,24 @@ func runTracker(ctx context.Context, addr string, cfg tracker.Config) error {
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "planktos tracker: WebSocket clients connect to /announce; statistics at /stats")
 	})
-	err := serveHTTP(ctx, addr, mux, func(a net.Addr) error {
-		fmt.Fprintf(os.Stderr, "Tracker at ws://%s/announce, stats at http://%s/stats (Ctrl+C to stop)\n", a, a)
+	httpS, wsS := scheme(tlsCfg != nil)
+	err = serveHTTP(ctx, ln, mux, tlsCfg, func(a net.Addr) error {
+		fmt.Fprintf(os.Stderr, "Tracker at %s://%s/announce, stats at %s://%s/stats (Ctrl+C to stop)\n", wsS, a, httpS, a)
+		if st != nil {
+			fmt.Fprintf(os.Stderr, "STUN at %s (UDP)\n", stunURL(st.Addr()))
+		}
 		return nil
 	})
 	tr.Close()
 	if err == nil {
-		st := tr.Stats()
-		fmt.Fprintf(os.Stderr, "Stopped; %d messages, %d offers relayed, %d answers forwarded\n",
-			st.Messages, st.OffersRelayed, st.AnswersForwarded)
+		ts := tr.Stats()
+		line := fmt.Sprintf("Stopped; %d messages, %d offers relayed, %d answers forwarded", ts.Messages,
+			ts.OffersRelayed, ts.AnswersForwarded)
+		if st != nil {
+			ss := st.Stats()
+			line += fmt.Sprintf("; STUN answered %d requests, dropped %d datagrams", ss.Answered, ss.Dropped)
+		}
+		fmt.Fprintln(os.Stderr, line)
 	}
 	return err
 }
