@@ -1,6 +1,6 @@
 // planktos/install.js: loaded by every page (`<script src="<base>planktos/install.js" defer>`).
-// Registers the service worker at the site's base, loads the page agent once the page has loaded,
-// and exposes `window.planktos` ({base, ready, stats(), uninstall(), optOut(on = true)}). Where service
+// Registers the service worker at the site's base, loads the page agent as soon as the worker is
+// registered and the page idle (at once when the worker asks for it: it needs peers), and exposes `window.planktos` ({base, ready, stats(), uninstall(), optOut(on = true)}). Where service
 // workers are unsupported or disabled it does nothing and logs nothing.
 import { uninstall } from './common/cleanup.js';
 import { optOutKey } from './common/names.js';
@@ -44,27 +44,28 @@ import { optOutKey } from './common/names.js';
   if (!sw) return done(false);
   const c = sw;
   const registered = c.register(root.href + 'planktos.sw.js', { scope: base, updateViaCache: 'none' });
-  // the service worker saw a new runtime published: have the browser fetch it now
+  let started = false;
+  const agent = () => {
+    if (started) return;
+    started = true;
+    const e = document.createElement('script');
+    e.src = root.href + 'planktos/peer.js';
+    e.async = true;
+    document.head.appendChild(e);
+  };
   c.addEventListener('message', (e) => {
-    if (e.data && e.data.planktos === 'update') registered.then((r) => r.update()).catch(() => {});
+    const d = e.data && e.data.planktos;
+    // the service worker saw a new runtime published: have the browser fetch it now
+    if (d === 'update') registered.then((r) => r.update()).catch(() => {});
+    if (d === 'need-agent') agent();
   });
   c.startMessages();
   registered.then((reg) => {
+    /** @type {any} */ (self.requestIdleCallback || setTimeout)(agent, { timeout: 200 });
     if (c.controller) return done(true);
     const w = reg.installing || reg.waiting;
     if (!w) return done(false);
     c.addEventListener('controllerchange', () => done(true));
     w.addEventListener('statechange', () => { if (w.state === 'redundant') done(false); });
   }, () => done(false));
-  const agent = () => ready.then((ok) => {
-    if (!ok) return;
-    const e = document.createElement('script');
-    e.src = root.href + 'planktos/peer.js';
-    e.async = true;
-    document.head.appendChild(e);
-  });
-  // the agent (WebTorrent, 230 KB) starts a second after the page has loaded, off the page's own work
-  const later = () => setTimeout(agent, 1000);
-  if (document.readyState === 'complete') later();
-  else addEventListener('load', later, { once: true });
 })();

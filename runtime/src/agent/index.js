@@ -1,9 +1,11 @@
-// planktos page agent (planktos/peer.js), loaded by install.js after the page has loaded. One tab per
-// site leads, through the Web Locks API: a new tab queues behind the leader and never steals it. The
-// leader runs WebTorrent, serves the service worker's requests for peers' bytes, seeds the local store
-// and prefetches the site per the configured policy.
+// planktos page agent (planktos/peer.js), loaded by install.js as soon as the service worker is
+// registered and the page is idle — or at once when the service worker needs peers. One tab per site
+// leads, through the Web Locks API: a new tab queues behind the leader and never steals it. The leader
+// runs WebTorrent, serves the service worker's requests for peers' bytes, seeds the local store and
+// prefetches the site per the configured policy. On a first visit it also asks again, through the
+// service worker, for the page's images and stylesheets that failed before it took control.
 import { Store } from '../common/store.js';
-import { agentLock, metaCache, manifestURL, fileURL } from '../common/names.js';
+import { agentCountsKey, agentLock, metaCache, manifestURL, fileURL } from '../common/names.js';
 import { verify } from '../common/verify.js';
 import { parseManifest } from '../sw/manifest.js';
 import { keyURL } from '../sw/routing.js';
@@ -13,6 +15,7 @@ import { meteredConnection, optedOut, p2pMode } from './policy.js';
 import { Swarm } from './swarm.js';
 
 /** @typedef {import('../sw/manifest.js').Manifest} Manifest */
+/** @typedef {{peers: number, http: number, uploaded: number}} Counts */
 
 const script = /** @type {HTMLScriptElement|null} */ (document.currentScript);
 const base = new URL('..', script ? script.src : location.href).pathname;
@@ -24,7 +27,10 @@ class Agent {
     this.manifest = null;
     /** @type {Swarm|null} */
     this.swarm = null;
-    this.counts = { peers: 0, http: 0, uploaded: 0 };
+    /** @type {Counts} bytes from peers, over HTTP and uploaded, across this site's agents */
+    this.counts = loadCounts();
+    /** @type {ReturnType<typeof setTimeout>|undefined} */
+    this.saveTimer = undefined;
     /** @type {MessagePort|null} */
     this.port = null;
     /** @type {ReturnType<typeof setTimeout>|undefined} */
@@ -39,9 +45,13 @@ class Agent {
   async start() {
     const sw = navigator.serviceWorker;
     sw.addEventListener('message', (e) => { if (e.data && e.data.planktos === 'need-agent') void this.connect(); });
-    addEventListener('pagehide', () => this.port?.postMessage({ op: 'bye' }));
+    addEventListener('pagehide', () => {
+      saveCounts(this.counts);
+      this.port?.postMessage({ op: 'bye' });
+    });
     /** @type {any} */ (navigator).connection?.addEventListener?.('change', () => void this.reload(true).catch(() => {}));
-    await this.connect();
+    // the swarm starts while the service worker still installs (a first visit): it waits for nobody
+    void this.connect().catch(() => {});
     await this.reload();
     if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
   }
@@ -64,10 +74,21 @@ class Agent {
     return parseManifest(await res.json());
   }
 
-  /** The P2P mode in force: the site's setting, the visitor's opt-out, the connection. */
+  /**
+   * The P2P mode in force: the site's setting, the visitor's opt-out, the connection; 'unsupported'
+   * where the browser has no WebRTC.
+   * @returns {'on'|'download-only'|'off'|'unsupported'}
+   */
   mode() {
     const site = this.manifest ? this.manifest.runtime.p2p : 'off';
-    return p2pMode(site, optedOut(base), /** @type {any} */ (navigator).connection);
+    const mode = p2pMode(site, optedOut(base), /** @type {any} */ (navigator).connection);
+    return mode !== 'off' && typeof RTCPeerConnection !== 'function' ? 'unsupported' : mode;
+  }
+
+  /** The counters changed: keep them soon. */
+  counted() {
+    if (this.saveTimer) return;
+    this.saveTimer = setTimeout(() => { this.saveTimer = undefined; saveCounts(this.counts); }, 1000);
   }
 
   /**
@@ -79,7 +100,7 @@ class Agent {
     if (!force && this.manifest && this.manifest.revision === m.revision) return;
     this.manifest = m;
     const mode = this.mode();
-    const p2p = mode !== 'off' && typeof RTCPeerConnection === 'function' && m.torrents.length > 0;
+    const p2p = (mode === 'on' || mode === 'download-only') && m.torrents.length > 0;
     if (!p2p && this.swarm) {
       this.swarm.destroy();
       this.swarm = null;
@@ -87,12 +108,10 @@ class Agent {
     if (p2p && !this.swarm) {
       this.swarm = new Swarm(base, this.store, m, this.counts);
       this.swarm.onPeer = () => this.schedulePrefetch();
+      this.swarm.onCount = () => this.counted();
     }
     this.swarm?.setUploads(mode === 'on');
-    if (this.swarm) {
-      await this.swarm.sync(m);
-      if (m.trackers.length > 0) await this.swarm.firstPeer(1500);
-    }
+    if (this.swarm) await this.swarm.sync(m);
     await this.prefetch(m);
   }
 
@@ -141,14 +160,15 @@ class Agent {
   }
 
   /**
-   * Downloads a whole file from peers (the chunk store verifies and keeps it). Gives up when no byte
-   * comes for 3 s (peers that choke us, as download-only visitors do, or that left); after such a
-   * stall the rest of this prefetch pass goes over HTTP.
+   * Downloads a whole file from peers (the chunk store verifies and keeps it), if a connected peer has
+   * it — waiting for the first connection only while the swarm is young and peers are not known to be
+   * unreachable (see Swarm.patience). Gives up when no byte comes for 3 s (peers that choke us, as
+   * download-only visitors do, or that left); after such a stall the rest of this pass goes over HTTP.
    * @param {string} sha @param {number} size
    */
   async fromPeers(sha, size) {
     if (this.peersStalled || !this.swarm) return false;
-    const f = await this.swarm.want(sha, 0, size - 1);
+    const f = await this.swarm.want(sha, 0, size - 1, this.swarm.patience());
     if (!f) return false;
     const it = f.file[Symbol.asyncIterator]();
     let got = 0;
@@ -184,6 +204,7 @@ class Agent {
       if (buf.byteLength !== size || !(await verify(buf, sha))) return false;
       await this.store.put(sha, new Blob([buf]));
       this.counts.http += size;
+      this.counted();
       this.swarm?.rescan(sha);
       return true;
     } finally {
@@ -192,20 +213,83 @@ class Agent {
   }
 
   stats() {
-    const s = this.swarm ? this.swarm.info() : { torrents: 0, peers: 0 };
+    const sw = this.swarm;
+    const s = sw ? sw.info() : { torrents: 0, peers: 0, others: 0 };
+    const ms = (/** @type {number|null|undefined} */ t) => (t == null ? null : Math.round(t));
     return {
       leader: true,
       p2p: this.mode(),
       torrents: s.torrents,
       peers: s.peers,
+      // peers the trackers named, and whether peers proved unreachable (no connection formed)
+      named: s.others,
+      unreachable: sw ? sw.unreachable() : false,
+      // ms from this page's navigation start to its agent's first peer connection and first peer byte
+      firstPeer: ms(sw?.firstPeerAt),
+      firstPeerByte: ms(sw?.firstByteAt),
       downloaded: { peers: this.counts.peers, http: this.counts.http },
       uploaded: this.counts.uploaded,
     };
   }
 }
 
+/** The counters kept by this site's earlier agents. @returns {Counts} */
+function loadCounts() {
+  /** @type {Counts} */
+  const c = { peers: 0, http: 0, uploaded: 0 };
+  try {
+    const saved = JSON.parse(localStorage.getItem(agentCountsKey(base)) ?? '{}');
+    for (const k of /** @type {Array<keyof Counts>} */ (['peers', 'http', 'uploaded'])) {
+      if (Number.isSafeInteger(saved[k]) && saved[k] > 0) c[k] = saved[k];
+    }
+  } catch {
+    // counters start from zero
+  }
+  return c;
+}
+
+/** @param {Counts} c */
+function saveCounts(c) {
+  try {
+    localStorage.setItem(agentCountsKey(base), JSON.stringify(c));
+  } catch {
+    // counters are best effort
+  }
+}
+
+/**
+ * A page of a first visit loaded before the service worker took control: its images, stylesheets and
+ * media that failed (an origin that is down or refuses them) are asked for again, through the service
+ * worker now — from peers if need be. Those still loading are asked again if they fail.
+ */
+function repairOnControl() {
+  const sw = navigator.serviceWorker;
+  const again = () => {
+    for (const img of document.images) {
+      if (img.complete && img.naturalWidth === 0) reloadImage(img);
+      else if (!img.complete) img.addEventListener('error', () => reloadImage(img), { once: true });
+    }
+    for (const l of /** @type {NodeListOf<HTMLLinkElement>} */ (document.querySelectorAll('link[rel~="stylesheet"]'))) {
+      if (!l.sheet) l.replaceWith(/** @type {HTMLLinkElement} */ (l.cloneNode()));
+    }
+    for (const v of /** @type {NodeListOf<HTMLMediaElement>} */ (document.querySelectorAll('video, audio'))) {
+      if (v.error) v.load();
+    }
+  };
+  if (!sw.controller) sw.addEventListener('controllerchange', again, { once: true });
+}
+
+/** @param {HTMLImageElement} img */
+function reloadImage(img) {
+  const src = img.getAttribute('src');
+  const set = img.getAttribute('srcset');
+  if (set !== null) { img.removeAttribute('srcset'); img.setAttribute('srcset', set); }
+  if (src !== null) { img.removeAttribute('src'); img.setAttribute('src', src); }
+}
+
 function main() {
   if (!('serviceWorker' in navigator) || !navigator.locks) return;
+  repairOnControl();
   void navigator.locks.request(agentLock(base), async () => {
     const agent = new Agent();
     /** @type {any} */ (window).planktosAgent = agent;

@@ -68,13 +68,13 @@ export class AgentServer {
   }
 
   /**
-   * Streams bytes [start, end] of a file. Joining the file's torrent first may take a moment; when the
-   * trackers say peers are there, the service worker is told to wait longer for the first byte.
-   * @param {MessagePort} port @param {{id: number, sha: string, start: number, end: number}} msg
+   * Streams bytes [start, end] of a file, once a connected peer (or this browser) has them: at once, or
+   * within `wait` ms (the service worker waits for peers when HTTP failed); else 'unavailable'.
+   * @param {MessagePort} port @param {{id: number, sha: string, start: number, end: number, wait?: number}} msg
    */
-  async read(port, { id, sha, start, end }) {
+  async read(port, { id, sha, start, end, wait = 0 }) {
     this.waiting.add(id);
-    const f = await this.swarm()?.want(sha, start, end, (ms) => port.postMessage({ id, wait: ms })).catch(() => null);
+    const f = await this.swarm()?.want(sha, start, end, wait).catch(() => null);
     if (!this.waiting.delete(id)) return; // cancelled meanwhile
     if (!f) return port.postMessage({ id, error: 'unavailable' });
     const it = f.file[Symbol.asyncIterator]({ start, end });

@@ -1,20 +1,42 @@
 // The page agent's WebTorrent client: joins the manifest's torrents that it needs (see joins.js) with
 // the manifest's trackers and ICE servers, seeds from the local store (see chunk-store.js), downloads
 // from peers only (HTTP is planktos's own path, verified by SHA-256, so web seeds are off here) and
-// counts bytes.
+// counts bytes. It also learns whether peers can be reached at all: when the trackers name peers but no
+// connection forms (no STUN server, a strict NAT), it says so (see unreachable), and nothing waits for
+// peers until one connects.
 import WebTorrent from 'webtorrent/dist/webtorrent.min.js';
 import { chunkStoreClass } from './chunk-store.js';
 import { MAX_JOINED, Presence, leastUsed, seedSet, torrentsByHash } from './joins.js';
 import { verify } from '../common/verify.js';
-import { metaCache } from '../common/names.js';
+import { metaCache, unreachableKey } from '../common/names.js';
+import { PieceStore } from '../common/pieces.js';
 
-/** ms a read waits for the trackers' first reply on a torrent joined for it */
-const ANNOUNCE_WAIT = 1000;
-/** ms a read waits for a connecting peer to have its bytes, once a tracker named other peers */
-export const PEER_WAIT = 2500;
+/**
+ * ms a background download (prefetch) waits for peers after the swarm was joined, while the trackers
+ * name other peers: time for the first connection (about 1 s with STUN in the field).
+ */
+export const PEER_GRACE = 3000;
+/** ms after the trackers first named other peers with no connection formed: peers are unreachable. */
+const UNREACHABLE_AFTER = 4000;
+/** How long an "unreachable" verdict holds for the next agents (ms). */
+const UNREACHABLE_FOR = 10 * 60 * 1000;
+/**
+ * Offers sent per announce (WebTorrent sends 5): each is a WebRTC connection gathering candidates, on
+ * every joined torrent; a swarm of a site's visitors is small, and more peers come from their offers.
+ */
+const OFFERS = 2;
 
 /** @typedef {import('../sw/manifest.js').Manifest} Manifest */
 /** @typedef {import('../common/store.js').Store} Store */
+
+/** localStorage, or null where it is blocked. */
+function local() {
+  try {
+    return self.localStorage;
+  } catch {
+    return null;
+  }
+}
 
 export class Swarm {
   /**
@@ -30,7 +52,7 @@ export class Swarm {
     this.uploads = true;
     this.client = new WebTorrent({
       dht: false, lsd: false, webSeeds: false, natUpnp: false, natPmp: false,
-      tracker: { rtcConfig: { iceServers: m.runtime.iceServers } },
+      tracker: { rtcConfig: { iceServers: m.runtime.iceServers }, getAnnounceOpts: () => ({ numwant: OFFERS }) },
     });
     this.client.on('error', () => {});
     /** @type {Map<string, any>} infohash → torrent */
@@ -42,24 +64,52 @@ export class Swarm {
     this.m = m;
     this.where = torrentsByHash(m);
     this.store = store;
-    this.Store = chunkStoreClass(store, verify, () => {});
+    this.pieces = new PieceStore(base);
+    /** @type {Promise<Map<string, Set<number>>>} pieces kept from earlier sessions, by infohash */
+    this.kept = this.pieces.all().catch(() => new Map());
+    this.Store = chunkStoreClass(store, verify, () => {}, this.pieces);
     /** @type {() => void} */
     this.onPeer = () => {};
+    /** @type {() => void} told when a byte counter changed */
+    this.onCount = () => {};
+    this.started = Date.now();
+    /** performance.now() of the first peer connection and of the first byte from a peer, or null */
+    this.firstPeerAt = /** @type {number|null} */ (null);
+    this.firstByteAt = /** @type {number|null} */ (null);
+    /** @type {ReturnType<typeof setTimeout>|undefined} */
+    this.reachTimer = undefined;
   }
 
   /**
-   * Resolves once a peer is connected to one of the torrents (true), or after `ms` (false).
-   * @param {number} ms
-   * @returns {Promise<boolean>}
+   * Whether peers proved unreachable lately (here or in an earlier agent of this site) and none
+   * connected since: then nothing should wait for them.
    */
-  firstPeer(ms) {
-    if (this.info().peers > 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = (/** @type {boolean} */ v) => { clearTimeout(t); resolve(v); };
-      const t = setTimeout(() => done(false), ms);
-      for (const tr of this.torrents.values()) tr.once('wire', () => setTimeout(() => done(true), 300));
-      if (this.torrents.size === 0) done(false);
-    });
+  unreachable() {
+    if (this.firstPeerAt !== null) return false;
+    const at = Number(local()?.getItem(unreachableKey(this.base)));
+    return at > 0 && Date.now() - at < UNREACHABLE_FOR;
+  }
+
+  /** ms a background download may still wait for peers (0: go over HTTP now). */
+  patience() {
+    if (this.unreachable()) return 0;
+    return Math.max(0, this.started + PEER_GRACE - Date.now());
+  }
+
+  /** The trackers named other peers: if none connects in time, they are unreachable. */
+  othersNamed() {
+    if (this.firstPeerAt !== null || this.reachTimer) return;
+    this.reachTimer = setTimeout(() => {
+      if (this.firstPeerAt === null) local()?.setItem(unreachableKey(this.base), String(Date.now()));
+    }, UNREACHABLE_AFTER);
+  }
+
+  /** A peer connected. */
+  connected() {
+    if (this.firstPeerAt !== null) return;
+    this.firstPeerAt = performance.now();
+    clearTimeout(this.reachTimer);
+    local()?.removeItem(unreachableKey(this.base));
   }
 
   /**
@@ -94,8 +144,9 @@ export class Swarm {
   /** @param {import('../sw/manifest.js').TorrentEntry} entry */
   async _join(entry) {
     const m = this.m;
-    const buf = await this.torrentFile(entry);
-    const stored = await this.store.list();
+    const [buf, stored, keptAll] = await Promise.all([this.torrentFile(entry), this.store.list(), this.kept]);
+    let kept = keptAll.get(entry.infohash);
+    if (!kept) keptAll.set(entry.infohash, (kept = new Set()));
     if (this.torrents.has(entry.infohash) || this.m !== m) return;
     while (this.torrents.size >= MAX_JOINED) {
       const old = leastUsed(this.use);
@@ -103,12 +154,13 @@ export class Swarm {
       this.leave(old);
     }
     // Pieces lying in files of the store need no SHA-1 pass on every page load: those files were
-    // checked against the manifest's SHA-256. skipVerify marks every piece verified; on 'ready' —
-    // before WebTorrent looks at its bitfield, tells peers or selects anything — the pieces touching
-    // a file not in the store are unmarked.
+    // checked against the manifest's SHA-256; nor do pieces kept from peers (checked before they were
+    // kept). skipVerify marks every piece verified; on 'ready' — before WebTorrent looks at its
+    // bitfield, tells peers or selects anything — the other pieces touching a file not in the store
+    // are unmarked.
     const t = this.client.add(buf, {
       announce: m.trackers, store: this.Store, deselect: true, storeCacheSlots: 0, destroyStoreOnDestroy: false,
-      skipVerify: true,
+      skipVerify: true, storeOpts: { kept },
     });
     const presence = new Presence(m.trackers.length);
     this.torrents.set(entry.infohash, t);
@@ -120,10 +172,13 @@ export class Swarm {
         for (const f of t.files) {
           byName.set(f.name, f);
           if (stored.has(f.name)) continue;
-          for (let i = f._startPiece; i <= f._endPiece; i++) if (t.bitfield.get(i)) t._markUnverified(i);
+          for (let i = f._startPiece; i <= f._endPiece; i++) if (t.bitfield.get(i) && !kept.has(i)) t._markUnverified(i);
         }
         t.planktosFiles = byName;
-        t.discovery?.tracker?.on('update', (/** @type {any} */ r) => presence.update(r));
+        t.discovery?.tracker?.on('update', (/** @type {any} */ r) => {
+          presence.update(r);
+          if (presence.others > 0) this.othersNamed();
+        });
         resolve(undefined);
       });
       t.once('close', () => resolve(undefined));
@@ -154,8 +209,13 @@ export class Swarm {
         s.add(wire);
       });
       // the wire's own events count piece bytes only (the torrent's count every protocol byte too)
-      wire.on('download', (/** @type {number} */ n) => { this.counts.peers += n; });
-      wire.on('upload', (/** @type {number} */ n) => { this.counts.uploaded += n; });
+      wire.on('download', (/** @type {number} */ n) => {
+        if (this.firstByteAt === null) this.firstByteAt = performance.now();
+        this.counts.peers += n;
+        this.onCount();
+      });
+      wire.on('upload', (/** @type {number} */ n) => { this.counts.uploaded += n; this.onCount(); });
+      this.connected();
       this.onPeer();
       if (!this.uploads) refuse(wire);
     });
@@ -211,34 +271,23 @@ export class Swarm {
   }
 
   /**
-   * Like canServe, but joins the torrent of `sha` first if need be and then gives its peers time to
-   * connect: until the trackers say nobody else is there (null at once), or a peer has the bytes,
-   * or until PEER_WAIT more once a tracker named other peers (`extend` is told, so the caller's deadline
-   * can stretch to it). A torrent joined earlier than that is answered at once.
-   * @param {string} sha @param {number} start @param {number} end
-   * @param {(ms: number) => void} [extend]
+   * Like canServe, but joins the torrent of `sha` first if need be, and then waits up to `wait` ms for
+   * a peer that has the bytes — unless the trackers say nobody else is there (null at once).
+   * @param {string} sha @param {number} start @param {number} end @param {number} wait
    */
-  async want(sha, start, end, extend = () => {}) {
+  async want(sha, start, end, wait = 0) {
     const entry = this.where.get(sha);
     if (!entry) return null;
+    const deadline = Date.now() + wait;
     await this.join(entry).catch(() => {});
     const u = this.use.get(entry.infohash);
     if (!u) return null;
     u.used = Date.now();
     u.busy++;
     try {
-      const limit = u.joined + ANNOUNCE_WAIT + PEER_WAIT;
-      let deadline = u.joined + ANNOUNCE_WAIT;
-      let stretched = false;
       for (;;) {
         const f = this.canServe(sha, start, end);
-        if (f || u.presence.alone || !this.torrents.has(entry.infohash)) return f;
-        if (!stretched && u.presence.others > 0 && Date.now() < limit) {
-          stretched = true;
-          deadline = limit;
-          extend(limit - Date.now());
-        }
-        if (Date.now() >= deadline) return null;
+        if (f || u.presence.alone || !this.torrents.has(entry.infohash) || Date.now() >= deadline) return f;
         await new Promise((r) => setTimeout(r, 40));
       }
     } finally {
@@ -289,14 +338,17 @@ export class Swarm {
     });
   }
 
-  /** @returns {{torrents: number, peers: number}} */
+  /** @returns {{torrents: number, peers: number, others: number}} others: peers the trackers named */
   info() {
     let peers = 0;
+    let others = 0;
     for (const t of this.torrents.values()) peers += t.numPeers || 0;
-    return { torrents: this.torrents.size, peers };
+    for (const u of this.use.values()) others = Math.max(others, u.presence.others);
+    return { torrents: this.torrents.size, peers, others };
   }
 
   destroy() {
+    clearTimeout(this.reachTimer);
     this.client.destroy(() => {});
   }
 }

@@ -9,6 +9,11 @@ export const SCHEMA = 'v1';
 export const cachePrefix = (base) => `planktos:${base}:`;
 /** Cache holding the content-addressed files. @param {string} base */
 export const filesCache = (base) => `${cachePrefix(base)}files:${SCHEMA}`;
+/**
+ * Cache holding pieces from peers (SHA-1-checked by WebTorrent) of files not yet whole, so a navigation
+ * or an agent restart never downloads them twice. @param {string} base
+ */
+export const piecesCache = (base) => `${cachePrefix(base)}pieces:${SCHEMA}`;
 /** Cache holding the current manifest and counters. @param {string} base */
 export const metaCache = (base) => `${cachePrefix(base)}meta:${SCHEMA}`;
 /**
@@ -16,6 +21,14 @@ export const metaCache = (base) => `${cachePrefix(base)}meta:${SCHEMA}`;
  * survives an uninstall, a runtime update and a schema change. @param {string} base
  */
 export const optOutKey = (base) => `planktos:${base}:opt-out`;
+/** localStorage key of the page agent's counters, kept across navigations. @param {string} base */
+export const agentCountsKey = (base) => `planktos:${base}:agent-counts`;
+/**
+ * localStorage key of the time (ms) peers last proved unreachable: the trackers named some, but no
+ * connection formed (no STUN, a strict NAT). While it is recent, no read waits for peers.
+ * @param {string} base
+ */
+export const unreachableKey = (base) => `planktos:${base}:peers-unreachable`;
 /** Web Lock held by the page agent that leads (one per site). @param {string} base */
 export const agentLock = (base) => `planktos-agent:${base}`;
 /** URL (below the base) of the content-addressed copy of a file. @param {string} base @param {string} sha */

@@ -1,20 +1,19 @@
 // The service worker's side of the channel to the page agent (the tab that runs WebTorrent). The
-// agent hands the service worker a MessagePort; a restarted service worker has lost it and asks the
-// open windows for a new one. Every wait has a deadline: a dead or slow agent costs at most that.
+// agent hands the service worker a MessagePort; a restarted service worker has lost it, and a page
+// that navigated took its agent along: the worker then asks the open windows for one (a page starts
+// its agent at once when asked). Every wait has a deadline: a dead or slow agent costs at most that.
 
-/** @typedef {{chunk?: ArrayBuffer, done?: boolean, error?: string, wait?: number, stats?: object, id: number}} AgentReply */
+/** @typedef {{chunk?: ArrayBuffer, done?: boolean, error?: string, stats?: object, id: number}} AgentReply */
 
 export class AgentLink {
   /**
    * @param {object} opts
-   * @param {number=} opts.portWait ms to wait for a port after asking the windows
-   * @param {number=} opts.firstByte ms to wait for the first chunk of an answer
+   * @param {number=} opts.firstByte ms to wait for the first chunk of an answer (after `wait`)
    * @param {number=} opts.stall ms to wait between two chunks before giving up
    */
-  constructor({ portWait = 150, firstByte = 1500, stall = 10000 } = {}) {
+  constructor({ firstByte = 1500, stall = 10000 } = {}) {
     /** @type {MessagePort|null} */
     this.port = null;
-    this.portWait = portWait;
     this.firstByte = firstByte;
     this.stall = stall;
     this.lastAsk = 0;
@@ -52,17 +51,24 @@ export class AgentLink {
     if (cb) cb(m);
   }
 
-  /** A port to the agent, asking the open windows for one if need be. @returns {Promise<MessagePort|null>} */
-  async get() {
+  /**
+   * A port to the agent. Without one, the open windows are asked to start or reconnect their agent
+   * (at most once a second), and the port is awaited up to `ms` (0: not at all).
+   * @param {number} ms
+   * @returns {Promise<MessagePort|null>}
+   */
+  async get(ms) {
     if (this.port) return this.port;
     const now = Date.now();
-    if (now - this.lastAsk < 2000) return null;
-    this.lastAsk = now;
-    const wins = await /** @type {any} */ (self).clients.matchAll({ type: 'window' });
-    if (wins.length === 0) return null;
-    for (const w of wins) w.postMessage({ planktos: 'need-agent' });
+    if (now - this.lastAsk >= 1000) {
+      this.lastAsk = now;
+      const wins = await /** @type {any} */ (self).clients.matchAll({ type: 'window' });
+      if (wins.length === 0) return null;
+      for (const w of wins) w.postMessage({ planktos: 'need-agent' });
+    }
+    if (ms <= 0 || this.port) return this.port;
     await new Promise((resolve) => {
-      const t = setTimeout(resolve, this.portWait);
+      const t = setTimeout(resolve, ms);
       this.waiters.push(() => { clearTimeout(t); resolve(undefined); });
     });
     return this.port;
@@ -84,7 +90,7 @@ export class AgentLink {
    * @returns {Promise<AgentReply|null>}
    */
   async ask(msg, ms) {
-    const port = this.port;
+    const port = await this.get(ms / 2);
     if (!port) return null;
     const id = ++this.seq;
     return new Promise((resolve) => {
@@ -96,16 +102,21 @@ export class AgentLink {
 
   /**
    * Opens bytes [start, end] of file `sha` through the agent (from peers, verified piece by piece).
-   * Resolves to a stream once the first chunk arrived, or null when the agent cannot serve it in time.
+   * Resolves to a stream once the first chunk arrived, or null when the agent cannot serve it in time:
+   * with `wait` 0 only a connected peer (or this browser) that has the bytes counts; with `wait`, an
+   * agent is started if none runs, and it waits that long for peers.
    * Flow control: the agent sends a few chunks ahead, then one more for each chunk the page reads.
    * @param {string} sha
    * @param {number} start
    * @param {number} end inclusive
+   * @param {number} wait ms
    * @returns {Promise<ReadableStream<Uint8Array>|null>}
    */
-  async open(sha, start, end) {
-    const port = await this.get();
+  async open(sha, start, end, wait = 0) {
+    const t0 = Date.now();
+    const port = await this.get(wait);
     if (!port) return null;
+    const patience = Math.max(0, wait - (Date.now() - t0));
     const id = ++this.seq;
     return new Promise((resolve) => {
       /** @type {Uint8Array[]} chunks arrived, not yet read */
@@ -119,7 +130,7 @@ export class AgentLink {
       const wake = () => { const w = waiting; waiting = null; if (w) w(); };
       // a late first byte is the swarm's fault (peers slow or choking), not a dead agent's — until
       // it happens three times in a row
-      let timer = setTimeout(() => fail('first byte deadline', ++this.misses >= 3), this.firstByte);
+      let timer = setTimeout(() => fail('first byte deadline', ++this.misses >= 3), patience + this.firstByte);
       const arm = () => { clearTimeout(timer); timer = setTimeout(() => fail('stalled', false), this.stall); };
       const finish = () => { clearTimeout(timer); this.pending.delete(id); };
       /** @param {string} why @param {boolean} dead */
@@ -148,17 +159,12 @@ export class AgentLink {
       }, { highWaterMark: 0 });
       this.pending.set(id, (m) => {
         if (m.error) return fail(m.error, false);
-        if (m.wait && !started) { // the agent is joining a swarm that has peers: give it that long
-          clearTimeout(timer);
-          timer = setTimeout(() => fail('first byte deadline (swarm)', false), Math.min(m.wait, this.stall));
-          return;
-        }
         if (m.chunk) { arm(); queue.push(new Uint8Array(m.chunk)); }
         if (m.done) { finish(); done = true; }
         if (!started) { started = true; this.misses = 0; resolve(stream); }
         wake();
       });
-      port.postMessage({ op: 'read', id, sha, start, end });
+      port.postMessage({ op: 'read', id, sha, start, end, wait: patience });
     });
   }
 }

@@ -1,7 +1,10 @@
 // Where a file's bytes come from, in order: the local store; the page agent (peers, verified piece by
-// piece by WebTorrent) under a first-byte deadline; HTTP — the immutable `planktos/files/<sha256>`,
-// then the file's own URL — verified against the manifest's SHA-256 before a byte reaches the page.
-// Returns null whenever no verified source answers in time; the caller then asks the plain network.
+// piece by WebTorrent), if a connected peer has them now — nothing waits for peers still connecting,
+// so peers that cannot be reached cost nothing; HTTP — the immutable `planktos/files/<sha256>`, then
+// the file's own URL — verified against the manifest's SHA-256 before a byte reaches the page; and
+// when HTTP fails (the origin down, refusing or overloaded), the agent again, waiting up to OUTAGE_WAIT
+// for peers (a page starts its agent at once when asked). Returns null whenever no verified source
+// answers in time; the caller then asks the plain network.
 import { verify } from '../common/verify.js';
 import { fileURL } from '../common/names.js';
 import { keyURL } from './routing.js';
@@ -10,6 +13,9 @@ import { keyURL } from './routing.js';
 /** @typedef {import('./manifest.js').FileEntry} FileEntry */
 /** @typedef {'store'|'peers'|'http'} Source */
 /** @typedef {{stream: ReadableStream<Uint8Array>, source: Source}} Opened */
+
+/** ms a request waits for peers when HTTP failed. */
+export const OUTAGE_WAIT = 10000;
 
 /**
  * Fetches a URL and reads its body whole, all within `ms`. null on any failure or non-200.
@@ -88,6 +94,8 @@ export class Fetcher {
     this.inflight = new Map();
     /** @type {(p: Promise<unknown>) => void} */
     this.background = () => {};
+    /** @type {(ms: number, got: boolean) => void} told how long a request waited for peers */
+    this.waited = () => {};
     this.hot = new HotFiles();
   }
 
@@ -110,13 +118,20 @@ export class Fetcher {
       return { stream: slice(local), source: 'store' };
     }
     if (file.size === 0) return { stream: slice(new Blob([])), source: 'store' };
-    if (m.runtime.p2p !== 'off' && file.torrent >= 0 && length > 0) {
-      const s = await this.agent.open(file.sha256, start, start + length - 1).catch(() => null);
+    const p2p = m.runtime.p2p !== 'off' && file.torrent >= 0 && length > 0;
+    const peers = (/** @type {number} */ wait) => this.agent.open(file.sha256, start, start + length - 1, wait).catch(() => null);
+    if (p2p) {
+      const s = await peers(0);
       if (s) return { stream: s, source: 'peers' };
     }
-    if (file.size > this.bufferLimit) return null;
+    if (file.size > this.bufferLimit) return null; // the network answers ranges of it without a full download
     const blob = await this.download(m, key);
-    return blob ? { stream: slice(blob), source: 'http' } : null;
+    if (blob) return { stream: slice(blob), source: 'http' };
+    if (!p2p) return null;
+    const t0 = Date.now();
+    const s = await peers(OUTAGE_WAIT);
+    this.waited(Date.now() - t0, !!s);
+    return s ? { stream: s, source: 'peers' } : null;
   }
 
   /**

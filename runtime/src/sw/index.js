@@ -1,7 +1,8 @@
 // planktos service worker: answers same-origin GET/HEAD requests inside its scope for files in the
 // manifest from verified sources, and lets everything else — and every failure — go to the network.
 import { Store } from '../common/store.js';
-import { cachePrefix, filesCache, metaCache } from '../common/names.js';
+import { cachePrefix, filesCache, metaCache, piecesCache } from '../common/names.js';
+import { PieceStore } from '../common/pieces.js';
 import { ManifestKeeper, referencedHashes } from './manifest.js';
 import { AgentLink } from './agent-link.js';
 import { Fetcher } from './fetcher.js';
@@ -24,6 +25,7 @@ const manifests = new ManifestKeeper(base, (next) => {
   fetcher.hot.retain(referencedHashes(next));
   background(store.retain(referencedHashes(next)));
   background(dropOldTorrents(next));
+  background(new PieceStore(base).retain(new Set(next.torrents.map((t) => t.infohash))));
 });
 
 /** Deletes kept .torrent files the manifest no longer lists. @param {import('./manifest.js').Manifest} m */
@@ -42,6 +44,7 @@ function background(p) {
   pending.push(p.catch(() => {}));
 }
 fetcher.background = background;
+fetcher.waited = (/** @type {number} */ ms, /** @type {boolean} */ got) => stats.waited(ms, got);
 
 /** @param {ExtendableEvent} e */
 function flush(e) {
@@ -52,7 +55,7 @@ function flush(e) {
 
 /** Deletes this site's caches of other schema versions. */
 async function dropOldCaches() {
-  const keep = [filesCache(base), metaCache(base)];
+  const keep = [filesCache(base), metaCache(base), piecesCache(base)];
   for (const name of await caches.keys()) {
     if (name.startsWith(cachePrefix(base)) && !keep.includes(name)) await caches.delete(name);
   }
@@ -142,6 +145,7 @@ async function report(port) {
     base,
     revision: m ? m.revision : null,
     served: stats.served,
+    waits: stats.waits,
     stored: m ? (await store.list()).size : 0,
     agent: a ? a.stats : null,
   });
