@@ -175,3 +175,15 @@ func inHome(t *testing.T, h *fieldnet.Home) chromedp.ExecAllocatorOption {
 		})(a)
 	}
 }
+
+// startFlatSTUN runs planktos's STUN server on addr (the flat namespace's d0 address) until the test
+// ends, and returns it with its URL for ice_servers.
+func startFlatSTUN(t *testing.T, addr string) (*stun.Server, string) {
+	t.Helper()
+	s, err := stun.Listen(addr + ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, "stun:" + s.Addr().String()
+}
