@@ -34,6 +34,7 @@ fi
 if [ "$what" = test ]; then
   echo "==> npm ci (runtime)"
   (cd runtime && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  echo "==> npm ci (e2e/firefox: puppeteer-core, drives the system's firefox-esr)" && (cd e2e/firefox && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi
 
 echo "==> Go modules and the pinned Hugo (the first build of Hugo takes a few minutes)"
