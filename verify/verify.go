@@ -1,9 +1,10 @@
 // Package verify checks a planktos package — a packaged publish folder, or the site it was deployed to —
 // against what visitors' browsers rely on, and names, for every broken promise, what the owner should fix.
 //
-// Run performs the same list of checks on every target (the Check* names), in four steps: the package
+// Run performs the same list of checks on every target (the Check* names), in five steps: the package
 // (manifest ↔ store ↔ torrents), the pages (each loads planktos/install.js), the hosting (service worker,
-// HTTPS, Range requests, cache headers) and the trackers (a WebSocket handshake with each). Every Check
+// HTTPS, Range requests, cache headers), the trackers (a WebSocket handshake with each) and the ICE
+// servers (a STUN Binding or TURN Allocate request to each, from a folder as from a URL). Every Check
 // passes, fails, warns (it works, but not as well as it could) or is skipped (it does not apply: a folder
 // has no HTTP headers). A Check that fails or warns carries a Fix: one sentence the owner can act on.
 //
@@ -19,6 +20,7 @@ package verify
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -48,6 +50,7 @@ const (
 	CheckRange         = "range requests" // the store answers Range requests with 206 and the right Content-Range
 	CheckCache         = "cache headers"  // store and torrents cached long; manifest, service worker, pages revalidated
 	CheckTrackers      = "trackers"       // each ws/wss tracker of the manifest accepts a WebSocket handshake
+	CheckICE           = "ice servers"    // each STUN/TURN server of runtime.iceServers answers; trackers without one fail
 )
 
 // Steps group the checks for display.
@@ -56,6 +59,7 @@ const (
 	StepPages    = "Pages"
 	StepHosting  = "Hosting"
 	StepTrackers = "Trackers"
+	StepICE      = "ICE servers"
 )
 
 // Status is a Check's outcome.
@@ -130,6 +134,11 @@ type Options struct {
 	MaxProbes int
 	// MaxPages bounds the pages a URL check fetches (default 100).
 	MaxPages int
+	// ICETimeout bounds each STUN/TURN transaction, retransmissions over UDP included (default 2 s).
+	ICETimeout time.Duration
+	// ICERoots are the certificate authorities stuns: and turns: servers are checked against (nil: the
+	// system's).
+	ICERoots *x509.CertPool
 	// Events, if set, receives the checks as they complete.
 	Events Events
 }
@@ -149,6 +158,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxPages <= 0 {
 		o.MaxPages = 100
+	}
+	if o.ICETimeout <= 0 {
+		o.ICETimeout = 2 * time.Second
 	}
 }
 
@@ -205,6 +217,7 @@ func Run(ctx context.Context, target string, opts Options) (*Report, error) {
 		{StepPages, []func(context.Context) Check{r.checkPages}},
 		{StepHosting, []func(context.Context) Check{r.checkServiceWorker, r.checkHTTPS, r.checkRange, r.checkCache}},
 		{StepTrackers, []func(context.Context) Check{r.checkTrackers}},
+		{StepICE, []func(context.Context) Check{r.checkICE}},
 	}
 	for _, s := range steps {
 		if opts.Events != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/planktos/planktos/config"
 	"github.com/planktos/planktos/packager"
 	"github.com/planktos/planktos/serve"
+	"github.com/planktos/planktos/stun"
 	"github.com/planktos/planktos/tracker"
 	"github.com/planktos/planktos/verify"
 	"github.com/spf13/afero"
@@ -53,6 +54,8 @@ type options struct {
 	origins []string // the tracker's AllowedOrigins (default: any)
 	mutate  func(t *testing.T, dir string, m *packager.Manifest)
 	wrap    func(http.Handler) http.Handler
+	ice     []config.ICEServer // the package's ice_servers (default: a STUN server of the test's)
+	noICE   bool               // no ice_servers at all
 }
 
 func newSite(t *testing.T, o options, noTracker bool) *site {
@@ -79,6 +82,15 @@ func newSite(t *testing.T, o options, noTracker bool) *site {
 	if o.inject != "" {
 		cfg.Inject = o.inject
 	}
+	if o.ice == nil && !o.noICE {
+		st, err := stun.Listen("127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		o.ice = []config.ICEServer{{URLs: []string{"stun:" + st.Addr().String()}}}
+	}
+	cfg.ICEServers = o.ice
 	res, err := packager.Pack(context.Background(), afero.NewOsFs(), packager.Options{Root: dir, BaseURL: base, Config: cfg})
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +121,8 @@ func newSite(t *testing.T, o options, noTracker bool) *site {
 
 func (s *site) verify(t *testing.T, target string) *verify.Report {
 	t.Helper()
-	rep, err := verify.Run(context.Background(), target, verify.Options{Client: s.client, TrackerTimeout: 3 * time.Second})
+	rep, err := verify.Run(context.Background(), target, verify.Options{Client: s.client, TrackerTimeout: 3 * time.Second,
+		ICETimeout: time.Second})
 	if err != nil {
 		t.Fatalf("verify %s: %v", target, err)
 	}
@@ -124,8 +137,8 @@ func expect(t *testing.T, rep *verify.Report, fails ...string) {
 	for _, f := range fails {
 		want[f] = true
 	}
-	if len(rep.Checks) != 10 {
-		t.Errorf("%d checks, want 10", len(rep.Checks))
+	if len(rep.Checks) != 11 {
+		t.Errorf("%d checks, want 11", len(rep.Checks))
 	}
 	for _, c := range rep.Checks {
 		switch {
@@ -355,7 +368,7 @@ func TestBrokenFolder(t *testing.T) {
 			s := newSite(t, tc.o, false)
 			rep := s.verify(t, s.dir)
 			if tc.fails[0] == verify.CheckManifest { // nothing else can be checked, but planktos.sw.js is there
-				if c := check(rep, verify.CheckManifest); c.OK || !strings.Contains(c.Message, tc.want) || rep.Count(verify.Skip) != 8 ||
+				if c := check(rep, verify.CheckManifest); c.OK || !strings.Contains(c.Message, tc.want) || rep.Count(verify.Skip) != 9 ||
 					!check(rep, verify.CheckServiceWorker).OK {
 					t.Errorf("%+v, %d skipped", c, rep.Count(verify.Skip))
 				}

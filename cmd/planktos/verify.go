@@ -13,7 +13,7 @@ import (
 
 func newVerifyCmd() *cobra.Command {
 	var quiet, jsonOut bool
-	var timeout time.Duration
+	var timeout, iceTimeout time.Duration
 	var sample string
 	cmd := &cobra.Command{
 		Use:   "verify [flags] DIR|URL",
@@ -22,11 +22,15 @@ func newVerifyCmd() *cobra.Command {
 the manifest, store and torrents agree; every page loads planktos/install.js; planktos.sw.js is served
 at the base as JavaScript without a redirect; the site is on HTTPS (or localhost); the store answers
 Range requests with 206; store and torrents are cached long while pages, the manifest and the service
-worker are revalidated; every WebSocket tracker accepts a handshake.
+worker are revalidated; every WebSocket tracker accepts a handshake; every STUN server of the manifest's
+ice_servers answers a Binding request and every TURN server an Allocate request (401 without credentials,
+an allocation with the manifest's, released at once), over UDP, TCP or TLS as its URL says. A package
+with trackers but no STUN server fails: visitors behind a NAT could not reach each other.
 
 DIR is a publish folder packaged by planktos hugo or pack: every file is read and every hash
-recomputed; HTTP checks are skipped. URL is the address the site is served at: store files are HEAD-checked
-and a sample of them (--sample) downloaded and hashed. Exits 1 if any check fails.`,
+recomputed; HTTP checks are skipped (trackers and ICE servers are still checked). URL is the address
+the site is served at: store files are HEAD-checked and a sample of them (--sample) downloaded and
+hashed. Exits 1 if any check fails.`,
 		Example: `  planktos verify public
   planktos verify https://example.org/
   planktos verify --json https://user.github.io/project/ > verify.json
@@ -42,7 +46,7 @@ and a sample of them (--sample) downloaded and hashed. Exits 1 if any check fail
 				size = 1 // verify reads 0 as its default
 			}
 			start := time.Now()
-			rep, err := verify.Run(cmd.Context(), args[0], verify.Options{TrackerTimeout: timeout, SampleBytes: size,
+			rep, err := verify.Run(cmd.Context(), args[0], verify.Options{TrackerTimeout: timeout, ICETimeout: iceTimeout, SampleBytes: size,
 				Events: &checkPrinter{con: con, target: args[0]}})
 			if errors.Is(err, verify.ErrTarget) {
 				return fail(con, usageError{err})
@@ -56,6 +60,7 @@ and a sample of them (--sample) downloaded and hashed. Exits 1 if any check fail
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only failures and warnings")
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the checks as JSON (for CI)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "time each tracker has to accept a WebSocket handshake")
+	cmd.Flags().DurationVar(&iceTimeout, "ice-timeout", 2*time.Second, "time each STUN/TURN server has to answer (UDP requests are resent meanwhile)")
 	cmd.Flags().StringVar(&sample, "sample", "32MiB", "URL only: bytes of store files to download and hash")
 	return cmd
 }

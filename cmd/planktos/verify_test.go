@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/planktos/planktos/serve"
+	"github.com/planktos/planktos/stun"
 	"github.com/planktos/planktos/tracker"
 )
 
@@ -25,11 +26,16 @@ type verifyResult struct {
 	} `json:"checks"`
 }
 
-// TestVerify packages a Hugo site for the address `planktos serve`'s handler serves it at, verifies the folder
-// and the URL (all fine), then breaks the store and expects exit 1 with the failed checks and their fixes,
-// in human output and in JSON.
+// TestVerify packages a Hugo site for the address `planktos serve`'s handler serves it at, with a planktos
+// STUN server in its ice_servers, verifies the folder and the URL (all fine), then breaks the store and
+// expects exit 1 with the failed checks and their fixes, in human output and in JSON.
 func TestVerify(t *testing.T) {
-	dir := hugoSite(t, nil)
+	st, err := stun.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	dir := hugoSite(t, map[string]string{"planktos.toml": "ice_servers = [{ urls = [\"stun:" + st.Addr().String() + "\"] }]\n"})
 	tr := tracker.New(tracker.Config{})
 	defer tr.Close()
 	srv := httptest.NewServer(&serve.Handler{Dir: filepath.Join(dir, "public"), Base: "/blog/", Tracker: tr})
@@ -42,7 +48,8 @@ func TestVerify(t *testing.T) {
 
 	code, out, errs := run(t, dir, "verify", "public")
 	for _, want := range []string{"Verifying public", "[Package]", "✓ store:", "✓ pages:", "[Hosting]", "- range requests:",
-		"✓ trackers:", "Verified public: all 10 checks fine"} {
+		"✓ trackers:", "[ICE servers]", "✓ ice servers: 1 ICE server answered: stun:127.0.0.1:",
+		"Verified public: all 11 checks fine"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("verify public: exit %d, output lacks %q:\n%s%s", code, want, out, errs)
 		}
@@ -50,7 +57,7 @@ func TestVerify(t *testing.T) {
 
 	code, out, errs = run(t, dir, "verify", "--json", site)
 	var res verifyResult
-	if err := json.Unmarshal([]byte(out), &res); err != nil || code != 0 || !res.OK || len(res.Checks) != 10 {
+	if err := json.Unmarshal([]byte(out), &res); err != nil || code != 0 || !res.OK || len(res.Checks) != 11 {
 		t.Fatalf("verify --json %s: exit %d, %v, %+v\n%s%s", site, code, err, res, out, errs)
 	}
 	for _, c := range res.Checks {
@@ -68,12 +75,12 @@ func TestVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errs = run(t, dir, "verify", site)
-	for _, want := range []string{"✗ store:", "is missing", "  fix: run `planktos hugo`", "✓ pages:", "2 of 10 checks failed"} {
+	for _, want := range []string{"✗ store:", "is missing", "  fix: run `planktos hugo`", "✓ pages:", "2 of 11 checks failed"} {
 		if code != 1 || !strings.Contains(out, want) {
 			t.Errorf("broken store: exit %d, output lacks %q:\n%s", code, want, out)
 		}
 	}
-	if !strings.Contains(errs, "error: 2 of 10 checks failed: store, torrents") {
+	if !strings.Contains(errs, "error: 2 of 11 checks failed: store, torrents") {
 		t.Errorf("stderr %q", errs)
 	}
 	if code, out, errs = run(t, dir, "verify", "--quiet", site); code != 1 || out != "" || !strings.Contains(errs, "✗ store:") {
@@ -104,5 +111,20 @@ func TestVerifyHelp(t *testing.T) {
 	code, out, _ := run(t, t.TempDir(), "verify", "--help")
 	if ex := strings.Index(out, "Examples:"); code != 0 || ex < 0 || !strings.Contains(out[ex:], "planktos verify https://") {
 		t.Errorf("verify --help: exit %d, no example:\n%s", code, out)
+	}
+}
+
+// TestVerifyNoSTUN: a package with trackers and no ice_servers fails the ICE check, even as a folder,
+// with the fix that names the STUN server to add.
+func TestVerifyNoSTUN(t *testing.T) {
+	dir := hugoSite(t, nil)
+	if code, out, errs := run(t, dir, "hugo"); code != 0 {
+		t.Fatalf("hugo: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs := run(t, dir, "verify", "public")
+	for _, want := range []string{"✗ ice servers: no STUN server:", `fix: add a STUN server to planktos.toml, e.g. ice_servers = [{ urls = ["stun:127.0.0.1:3478"] }]`} {
+		if code != 1 || !strings.Contains(out, want) {
+			t.Errorf("exit %d, output lacks %q:\n%s%s", code, want, out, errs)
+		}
 	}
 }
