@@ -787,3 +787,96 @@ self.addEventListener('fetch', e => {
 		f.close()
 	})
 }
+
+// ffGatherJS gathers ICE candidates for a data channel with the given iceServers (bounded in the page)
+// and returns them as SDP candidate lines.
+const ffGatherJS = `(async (iceServers) => {
+  const pc = new RTCPeerConnection({ iceServers });
+  const seen = [];
+  pc.onicecandidate = e => { if (e.candidate && e.candidate.candidate) seen.push(e.candidate.candidate); };
+  pc.createDataChannel('probe');
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise(r => {
+    if (pc.iceGatheringState === 'complete') return r();
+    pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && r());
+    setTimeout(r, 10000); // without a default route gathering never starts: state stays 'new'
+  });
+  const state = pc.iceGatheringState;
+  pc.close();
+  return { state, candidates: seen };
+})`
+
+type ffGathered struct {
+	State      string   `json:"state"`
+	Candidates []string `json:"candidates"`
+}
+
+// ffNamespace returns a firefoxCommand that starts the driver (and so Firefox) in a network namespace
+// of its own, made by unshare: loopback, and d0 at 198.18.0.1/24 (one end of a veth pair, as
+// scripts/netns.sh does where there is no dummy driver), with a default route through d0 if
+// defaultRoute. Nothing there reaches beyond the namespace.
+func ffNamespace(defaultRoute bool) firefoxOption {
+	setup := `set -e
+ip link set lo up
+ip link add d0 type dummy 2>/dev/null || { ip link add d0 type veth peer name d1; ip link set d1 up; }
+ip addr add 198.18.0.1/24 dev d0
+ip link set d0 up
+`
+	if defaultRoute {
+		setup += "ip route add default dev d0\n"
+	}
+	setup += `exec "$@"`
+	return firefoxCommand(func(name string, args ...string) *exec.Cmd {
+		return exec.Command("unshare", append([]string{"--net", "--", "sh", "-c", setup, "_", name}, args...)...)
+	})
+}
+
+// WebRTC in Firefox as shipped (no media permission, no pref): which host candidates does
+// `new RTCPeerConnection({iceServers: []})` gather, in a namespace with and without a default route?
+// Each browser runs in a network namespace of its own (ffNamespace). As DESIGN.md says of browsers
+// without media permission: with a default route Firefox offers a host candidate for that interface,
+// its address hidden behind an mDNS .local name (UDP, and TCP active); without one it offers none, the
+// gathering state stays "new", and the page's console gets "WebRTC: ICE failed, add a STUN server and
+// see about:webrtc for more details".
+func TestFirefoxCandidates(t *testing.T) {
+	needFirefox(t)
+	if out, err := exec.Command("unshare", "--net", "--", "true").CombinedOutput(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI is set but unshare --net fails: %v %s", err, out)
+		}
+		t.Skipf("network namespaces unavailable (unshare --net: %v %s)", err, out)
+	}
+	for _, c := range []struct {
+		name         string
+		defaultRoute bool
+	}{{"no-default-route", false}, {"default-route", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFirefox(t, "", ffNamespace(c.defaultRoute))
+			f.open("data:text/html,<title>rtc</title>")
+			var g ffGathered
+			f.mustEval(ffGatherJS+`([])`, &g)
+			var host, mdns []string
+			for _, cand := range g.Candidates {
+				if strings.Contains(cand, " typ host") {
+					host = append(host, cand)
+					if strings.Contains(cand, ".local ") {
+						mdns = append(mdns, cand)
+					}
+				}
+			}
+			t.Logf("%s: gathering %s, %d candidate(s): %q; console %q", c.name, g.State, len(g.Candidates), g.Candidates, f.consoleErrors())
+			if !c.defaultRoute && len(g.Candidates) > 0 {
+				t.Errorf("without a default route Firefox gathered %q (measured before: none)", g.Candidates)
+			}
+			if c.defaultRoute {
+				if len(host) == 0 {
+					t.Errorf("with a default route: no host candidate (want one for d0, as mDNS .local)")
+				}
+				if len(mdns) != len(host) {
+					t.Errorf("with a default route: host candidates not all mDNS names: %q", host)
+				}
+			}
+			f.close()
+		})
+	}
+}
