@@ -28,6 +28,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/stun/v3"
 )
@@ -116,6 +117,7 @@ func (s *Server) serve(pc net.PacketConn) error {
 	software := stun.NewSoftware(s.software())
 	buf := make([]byte, MaxPacket+1)
 	req, res := new(stun.Message), new(stun.Message)
+	var backoff time.Duration
 	for {
 		n, from, err := pc.ReadFrom(buf)
 		if err != nil {
@@ -129,8 +131,12 @@ func (s *Server) serve(pc net.PacketConn) error {
 			if errors.Is(err, net.ErrClosed) {
 				return err
 			}
-			continue // e.g. ICMP port unreachable reported on a later read
+			// e.g. ICMP port unreachable reported on a later read: go on, pausing if errors persist
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			time.Sleep(backoff)
+			continue
 		}
+		backoff = 0
 		if n > MaxPacket || !reply(buf[:n], from, req, res, software) {
 			s.dropped.Add(1)
 			continue
