@@ -26,6 +26,8 @@ type tlsFlags struct {
 	cert, key string
 	domains   []string
 	cache     string
+
+	files *certFiles // the certificate files config last loaded, for tests
 }
 
 func (f *tlsFlags) register(fs *pflag.FlagSet) {
@@ -72,6 +74,7 @@ func (f *tlsFlags) config() (*tls.Config, error) {
 	if _, err := r.load(); err != nil {
 		return nil, err
 	}
+	f.files = r
 	return &tls.Config{GetCertificate: r.get}, nil
 }
 
