@@ -224,6 +224,16 @@ func TestTrackerTLSAndSTUN(t *testing.T) {
 	if mapped := binding(t, find(t, lines, `STUN at stun:(\S+) \(UDP\)`)); !strings.HasPrefix(mapped, "127.0.0.1:") {
 		t.Errorf("mapped address %s", mapped)
 	}
+	resp, err = client.Get("https://" + addr + "/stats/stun")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct{ Answered, Dropped int }
+	json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if st.Answered != 1 || st.Dropped != 0 {
+		t.Errorf("/stats/stun: %+v, want 1 answered", st)
+	}
 }
 
 // TestTrackerACMEWiring: with --tls-domain the tracker serves the certificate autocert keeps in

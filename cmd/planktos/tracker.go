@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"log"
 	"net"
@@ -30,7 +31,8 @@ Every limit below protects the tracker from clients; 0 means no limit where note
 
 --stun ADDR also answers STUN Binding requests on UDP ADDR (e.g. --stun :3478): browsers behind a NAT
 (nearly all) reach each other only through the address a STUN server tells them, so list it in
-planktos.toml as ice_servers = [{ urls = ["stun:HOST:3478"] }]. It relays nothing (no TURN).
+planktos.toml as ice_servers = [{ urls = ["stun:HOST:3478"] }]. It relays nothing (no TURN). Its
+counters (requests answered, datagrams dropped) are at /stats/stun.
 
 An HTTPS page may only use a wss:// tracker. --tls-cert and --tls-key serve TLS with a certificate of
 yours (read again when the files change); --tls-domain NAME gets one from Let's Encrypt by itself, which
@@ -103,6 +105,12 @@ func runTracker(ctx context.Context, addr string, cfg tracker.Config, tlsCfg *tl
 	mux := http.NewServeMux()
 	mux.Handle("/announce", tr)
 	mux.Handle("/stats", tr.StatsHandler())
+	if st != nil {
+		mux.HandleFunc("/stats/stun", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(st.Stats())
+		})
+	}
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "planktos tracker: WebSocket clients connect to /announce; statistics at /stats")
 	})
