@@ -39,7 +39,11 @@ class Agent {
     this.prefetching = null;
     this.again = false;
     this.peersStalled = false;
-    this.server = new AgentServer(() => this.swarm, () => this.stats(), (m) => this.onNote(m));
+    /** @type {(v?: unknown) => void} */
+    this.started = () => {};
+    /** resolves once the first manifest was followed: the swarm exists, or there is none */
+    this.ready = new Promise((r) => { this.started = r; });
+    this.server = new AgentServer(() => this.ready.then(() => this.swarm), () => this.stats(), (m) => this.onNote(m));
   }
 
   async start() {
@@ -52,7 +56,7 @@ class Agent {
     /** @type {any} */ (navigator).connection?.addEventListener?.('change', () => void this.reload(true).catch(() => {}));
     // the swarm starts while the service worker still installs (a first visit): it waits for nobody
     void this.connect().catch(() => {});
-    await this.reload();
+    await this.reload().finally(() => this.started());
     if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
   }
 
@@ -111,6 +115,7 @@ class Agent {
       this.swarm.onCount = () => this.counted();
     }
     this.swarm?.setUploads(mode === 'on');
+    this.started();
     if (this.swarm) await this.swarm.sync(m);
     await this.prefetch(m);
   }
@@ -270,13 +275,24 @@ function repairOnControl() {
       else if (!img.complete) img.addEventListener('error', () => reloadImage(img), { once: true });
     }
     for (const l of /** @type {NodeListOf<HTMLLinkElement>} */ (document.querySelectorAll('link[rel~="stylesheet"]'))) {
-      if (!l.sheet) l.replaceWith(/** @type {HTMLLinkElement} */ (l.cloneNode()));
+      const reload = () => l.replaceWith(/** @type {HTMLLinkElement} */ (l.cloneNode()));
+      if (!l.sheet) l.addEventListener('error', reload, { once: true }); // still loading
+      else if (emptySheet(l.sheet)) reload(); // a failed load leaves an empty sheet
     }
     for (const v of /** @type {NodeListOf<HTMLMediaElement>} */ (document.querySelectorAll('video, audio'))) {
       if (v.error) v.load();
     }
   };
   if (!sw.controller) sw.addEventListener('controllerchange', again, { once: true });
+}
+
+/** Whether a same-origin stylesheet has no rule (a cross-origin one cannot be read: left alone). @param {CSSStyleSheet} sheet */
+function emptySheet(sheet) {
+  try {
+    return sheet.cssRules.length === 0;
+  } catch {
+    return false;
+  }
 }
 
 /** @param {HTMLImageElement} img */

@@ -5,7 +5,7 @@
 
 export class AgentServer {
   /**
-   * @param {() => Swarm|null} swarm
+   * @param {() => Promise<Swarm|null>} swarm the swarm, once the agent has started (null: none)
    * @param {() => object} stats
    * @param {(msg: any) => void} other handler of notes (stored, manifest)
    */
@@ -74,7 +74,7 @@ export class AgentServer {
    */
   async read(port, { id, sha, start, end, wait = 0 }) {
     this.waiting.add(id);
-    const f = await this.swarm()?.want(sha, start, end, wait).catch(() => null);
+    const f = await this.swarm().then((sw) => sw?.want(sha, start, end, wait) ?? null).catch(() => null);
     if (!this.waiting.delete(id)) return; // cancelled meanwhile
     if (!f) return port.postMessage({ id, error: 'unavailable' });
     const it = f.file[Symbol.asyncIterator]({ start, end });
