@@ -198,7 +198,7 @@ func (b *browser) open(url string) {
 		url = originOf(b.t) + url
 	}
 	if err := b.run(30*time.Second, chromedp.Navigate(url)); err != nil {
-		b.t.Fatalf("open %s: %v; requests still open: %q", url, err, b.openRequests())
+		b.t.Fatalf("open %s: %v; requests still open: %q; console: %q", url, err, b.openRequests(), b.consoleErrors())
 	}
 }
 
@@ -231,14 +231,25 @@ type stats struct {
 		Bytes    int64 `json:"bytes"`
 		Requests int   `json:"requests"`
 	} `json:"served"`
+	// Waits: requests that waited for peers because HTTP failed (how many, ms in all, how many peers served)
+	Waits struct {
+		Requests int   `json:"requests"`
+		MS       int64 `json:"ms"`
+		Served   int   `json:"served"`
+	} `json:"waits"`
 	Agent *struct {
 		Leader bool   `json:"leader"`
-		P2P    string `json:"p2p"` // on, download-only or off
+		P2P    string `json:"p2p"` // on, download-only, off or unsupported
 
-		Torrents   int              `json:"torrents"`
-		Peers      int              `json:"peers"`
-		Downloaded map[string]int64 `json:"downloaded"`
-		Uploaded   int64            `json:"uploaded"`
+		Torrents    int  `json:"torrents"`
+		Peers       int  `json:"peers"`
+		Named       int  `json:"named"`       // other peers the trackers named
+		Unreachable bool `json:"unreachable"` // peers named, none connected
+		// ms from the agent's page's navigation start to its first peer connection, first peer byte
+		FirstPeer     *int64           `json:"firstPeer"`
+		FirstPeerByte *int64           `json:"firstPeerByte"`
+		Downloaded    map[string]int64 `json:"downloaded"`
+		Uploaded      int64            `json:"uploaded"`
 	} `json:"agent"`
 }
 

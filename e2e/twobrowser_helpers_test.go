@@ -42,12 +42,14 @@ type p2pOrigin struct {
 	refuse func(browser, path string) bool
 	// prefetch, when set for a browser, replaces the manifest's runtime.prefetch for it.
 	prefetch map[string]string
+	// p2p, when set for a browser, replaces the manifest's runtime.p2p for it.
+	p2p map[string]string
 }
 
 func servePlanktos(t *testing.T, dir string) *p2pOrigin {
 	t.Helper()
 	tr := tracker.New(tracker.Config{})
-	o := &p2pOrigin{tracker: tr, prefetch: map[string]string{}}
+	o := &p2pOrigin{tracker: tr, prefetch: map[string]string{}, p2p: map[string]string{}}
 	o.h = &serve.Handler{Dir: dir, Base: "/", Tracker: tr, LocalTracker: true}
 	o.srv = serveOrigin(t, o)
 	t.Cleanup(func() { o.srv.Close(); tr.Close() })
@@ -75,14 +77,14 @@ func (o *p2pOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		o.mu.Unlock()
 	}()
 	o.mu.Lock()
-	refuse, pf := o.refuse, o.prefetch[who]
+	refuse, pf, p2p := o.refuse, o.prefetch[who], o.p2p[who]
 	o.mu.Unlock()
 	if refuse != nil && refuse(who, r.URL.Path) {
 		cw.Header().Set("Cache-Control", "no-store")
 		cw.WriteHeader(http.StatusForbidden) // no body: not one byte
 		return
 	}
-	if pf != "" && r.URL.Path == "/planktos/manifest.json" {
+	if (pf != "" || p2p != "") && r.URL.Path == "/planktos/manifest.json" {
 		r.Header.Del("If-None-Match")
 		rec := httptest.NewRecorder()
 		o.h.ServeHTTP(rec, r)
@@ -95,7 +97,12 @@ func (o *p2pOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if rt == nil {
 			rt = map[string]any{}
 		}
-		rt["prefetch"] = pf
+		if pf != "" {
+			rt["prefetch"] = pf
+		}
+		if p2p != "" {
+			rt["p2p"] = p2p
+		}
 		m["runtime"] = rt
 		b, _ := json.Marshal(m)
 		cw.Header().Set("Content-Type", "application/json")
