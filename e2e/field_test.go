@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/planktos/planktos/internal/fieldnet"
 )
@@ -79,16 +82,38 @@ func TestFieldTwoHomes(t *testing.T) {
 // The same two homes without a STUN server: the failure mode of a site whose package names no
 // ice_servers. Each browser offers only an mDNS .local name for its private address, which the other
 // home can neither resolve nor route to, and nothing else — so no connection ever forms although the
-// tracker puts both in the swarm and relays their offers and answers. The test waits for that
-// signalling to have happened (the tracker's own counters), gives ICE a bounded time, and asserts
-// that neither agent has a peer and B got no byte from peers.
+// tracker puts both in the swarm and relays their offers and answers.
 func TestFieldNoSTUN(t *testing.T) {
 	f := newField(t)
 	_, m, o := fieldSite(t, "")
+	neverConnect(t, f, o, m, fieldnet.Cone)
+}
 
+// A visitor behind a carrier-grade (symmetric) NAT, with STUN: its router gives every destination a
+// new port, so the server-reflexive address STUN reported is not where its checks to the other visitor
+// come from, and the other home's router drops them as unsolicited; the other side's checks to the
+// reported address are dropped too. Only a TURN relay would connect them (planktos's STUN server is
+// not one): no connection forms.
+func TestFieldSymmetricNAT(t *testing.T) {
+	f := newField(t)
+	st, url := f.startSTUN()
+	_, m, o := fieldSite(t, `[{ urls = ["`+url+`"] }]`)
+	neverConnect(t, f, o, m, fieldnet.Symmetric)
+	if st.Stats().Answered == 0 {
+		t.Errorf("the STUN server answered nothing: %+v", st.Stats())
+	}
+}
+
+// neverConnect puts visitor A (keeping the whole site) in a cone home and B in a home of kind kindB,
+// waits until the tracker has relayed an offer between them and forwarded the answer (its own
+// counters: the signalling happened, so each side has every candidate the other will ever offer),
+// gives ICE a bounded time — well over the ~2 s two cone homes with STUN take (TestFieldTwoHomes) —
+// and asserts that neither agent has a peer and B got no byte from peers.
+func neverConnect(t *testing.T, f *field, o *p2pOrigin, m manifest, kindB fieldnet.Kind) {
+	t.Helper()
 	a, _ := f.visitor("A", fieldnet.Cone)
 	a.installed("/", m.storable())
-	b, _ := f.visitor("B", fieldnet.Cone)
+	b, _ := f.visitor("B", kindB)
 	b.open("/")
 	var ok bool
 	b.mustEval(`window.planktos.ready`, &ok)
@@ -98,18 +123,48 @@ func TestFieldNoSTUN(t *testing.T) {
 		return ts.Peers >= 2 && ts.OffersRelayed > 0 && ts.AnswersForwarded > 0
 	})
 	t.Logf("tracker after signalling: %+v", ts)
-	// ICE now has every candidate either side will ever offer (host only); allow it well over the time
-	// two homes with STUN take to connect (TestFieldTwoHomes: ~2 s)
 	end := time.Now().Add(15 * time.Second)
 	for time.Now().Before(end) {
 		if n := agentPeers(b); n > 0 {
-			t.Fatalf("B's agent has %d peers without STUN across two NATs: the field network leaks a route", n)
+			t.Fatalf("B's agent (%s NAT) has %d peers: the field network leaks a route", kindB, n)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
 	sa, sb := a.stats(), b.stats()
 	if sa.Agent.Peers != 0 || sb.Agent.Peers != 0 || sb.Agent.Downloaded["peers"] != 0 {
-		t.Errorf("without STUN: A %+v, B %+v; want no peer and no byte from peers", sa.Agent, sb.Agent)
+		t.Errorf("A %+v, B %+v; want no peer and no byte from peers", sa.Agent, sb.Agent)
 	}
-	t.Logf("without STUN: no connection; tracker %+v", o.tracker.Stats())
+	t.Logf("no connection (B behind a %s NAT); tracker %+v", kindB, o.tracker.Stats())
+}
+
+// The HTTPS origin's certificate, signed by the test CA, is valid for a browser whose NSS database
+// trusts that CA (as a machine trusts what its administrator installed): the service worker registers
+// and controls the page. The same browser with a HOME that does not trust the CA gets a certificate
+// error and no page at all.
+func TestFieldCertificate(t *testing.T) {
+	f := newField(t)
+	_, _, o := fieldSite(t, "")
+	v, _ := f.visitor("V", fieldnet.Cone)
+	v.open("/")
+	var ok bool
+	v.mustEval(`window.planktos.ready`, &ok)
+	var ctl bool
+	v.waitFor("the service worker to control the page", 30*time.Second, func() bool {
+		return v.eval(`!!navigator.serviceWorker.controller && location.protocol === 'https:'`, &ctl) == nil && ctl
+	})
+	n := 0
+	for _, h := range o.log() {
+		if h.Browser == "V" && h.Path == "/planktos.sw.js" && h.Status == 200 {
+			n++
+		}
+	}
+	if n == 0 {
+		t.Errorf("the origin never served V the service worker")
+	}
+	// a later Env wins: this browser's HOME has no NSS database
+	u, _ := f.visitor("U", fieldnet.Cone, chromedp.Env("HOME="+t.TempDir()))
+	err := u.run(30*time.Second, chromedp.Navigate(originOf(t)+"/"))
+	if err == nil || !strings.Contains(err.Error(), "ERR_CERT_AUTHORITY_INVALID") {
+		t.Errorf("a browser that does not trust the test CA opened the page: %v", err)
+	}
 }

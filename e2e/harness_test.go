@@ -2,7 +2,13 @@
 // and packaged with the real planktos CLI, served by a Go test server that logs every request.
 //
 // Run: go test ./e2e (Chromium at /usr/bin/chromium; tests skip without it unless CI is set).
-// Tests that open WebRTC should run inside a private network namespace, see DESIGN.md.
+// Tests that open WebRTC run inside the private network namespace of scripts/netns.sh (see DESIGN.md).
+// Browsers are as shipped (newBrowser): mDNS host candidates for the default route's interface only.
+// Flat tests serve at http://127.0.0.1:PORT (origin()) and their browsers share the namespace (they
+// resolve each other's mDNS names: TestMDNSOneNamespace). Field tests (field*_test.go, newField) put
+// each browser in a home behind its own NAT (internal/fieldnet) and serve the site over HTTPS at
+// https://198.19.0.1:PORT with a test CA, a wss:// tracker and planktos's STUN server.
+// PLANKTOS_E2E_BIN names a prebuilt planktos binary to use instead of building ./cmd/planktos.
 package e2e
 
 import (
