@@ -155,8 +155,15 @@ func (f *field) startSTUN() (*stun.Server, string) {
 func (f *field) visitor(name string, kind fieldnet.Kind, extra ...chromedp.ExecAllocatorOption) (*browser, *fieldnet.Home) {
 	f.t.Helper()
 	h := f.net.Home(strings.ToLower(name), kind)
+	return f.browserIn(h, name, "", extra...), h
+}
+
+// browserIn starts Chromium as shipped for visitor name in home h with profile ("" for a fresh one;
+// a closed browser's profile for a returning visitor).
+func (f *field) browserIn(h *fieldnet.Home, name, profile string, extra ...chromedp.ExecAllocatorOption) *browser {
+	f.t.Helper()
 	opts := append([]chromedp.ExecAllocatorOption{uaTag(name), inHome(f.t, h)}, extra...)
-	return newBrowser(f.t, "", opts...), h
+	return newBrowser(f.t, profile, opts...)
 }
 
 // inHome makes newBrowser start Chromium inside home h's host namespace (`ip netns exec`, through

@@ -168,3 +168,29 @@ func TestFieldCertificate(t *testing.T) {
 		t.Errorf("a browser that does not trust the test CA opened the page: %v", err)
 	}
 }
+
+// A returning visitor in a home: Chromium quits gracefully (browser.close) and its profile keeps the
+// service worker and the store, so when the visitor comes back — same home, same profile — with the
+// origin down, the home page still loads, from the store, controlled by the service worker.
+func TestFieldReturningVisitor(t *testing.T) {
+	f := newField(t)
+	_, m, o := fieldSite(t, "")
+	v, home := f.visitor("V", fieldnet.Cone)
+	v.installed("/", m.storable())
+	profile := v.profile
+	v.close()
+	o.srv.Close() // the origin goes down: connections refused
+
+	again := f.browserIn(home, "V", profile)
+	again.open("/")
+	var r rendered
+	again.mustEval(renderJS, &r)
+	s := again.stats()
+	if !s.Controlled || r.Title == "" || !r.Styled || len(r.Broken) > 0 {
+		t.Fatalf("the returning visitor's home page with the origin down: %+v, stats %+v", r, s)
+	}
+	if s.Stored < m.storable() {
+		t.Errorf("the returning visitor's store holds %d files, want %d", s.Stored, m.storable())
+	}
+	t.Logf("returning visitor, origin down: %q rendered from the store (%d files)", r.Title, s.Stored)
+}
