@@ -582,8 +582,9 @@ func ffConsole(t *testing.T, f *firefox, when string) {
 
 // Firefox ESR as shipped on the flat test origin (http://127.0.0.1:PORT, a secure context in Firefox
 // too): the first visit is controlled and prefetches the site; every page renders; the video plays and
-// seeks; with the origin down everything renders again; a returning visitor (the same profile, Firefox
-// restarted) gets an update; and the kill switch unregisters planktos.
+// seeks; with the origin down everything renders again, also for a returning visitor (the same profile,
+// Firefox restarted); with the origin back, the returning visitor gets an update; and the kill switch
+// unregisters planktos.
 func TestFirefoxCore(t *testing.T) {
 	needFirefox(t)
 	dir := packedSite(t, "/", "")
@@ -643,6 +644,20 @@ func TestFirefoxCore(t *testing.T) {
 	f.consoleErrors() // the 404 page's own status may be logged, as it should be
 	f.close()
 
+	// a returning visitor, the origin still down: Firefox wrote the service worker and the store out
+	// when it quit
+	f = newFirefox(t, profile, firefoxUA("core"))
+	f.open("/gallery/diatom/")
+	var back rendered
+	f.mustEval(renderJS, &back)
+	var controlled bool
+	f.mustEval(`!!navigator.serviceWorker.controller`, &controlled)
+	if back.Title == "" || !back.Styled || len(back.Broken) > 0 || !controlled {
+		t.Errorf("returning with the origin down: %+v, controlled %v", back, controlled)
+	}
+	ffConsole(t, f, "returning, origin down")
+	f.close()
+
 	// an update, for a returning visitor: the same profile, Firefox started again
 	page := filepath.Join(dir, "about", "index.html")
 	html, err := os.ReadFile(page)
@@ -696,7 +711,6 @@ func TestFirefoxCore(t *testing.T) {
 	f.open("about:blank")
 	f.open("/")
 	f.mustEval(probe, &left)
-	var controlled bool
 	f.mustEval(`!!navigator.serviceWorker.controller`, &controlled)
 	if left.Registrations != 0 || len(left.Caches) != 0 || controlled {
 		t.Errorf("after the kill switch, leaving and coming back: %+v, controlled %v", left, controlled)
