@@ -129,6 +129,7 @@ func New(t testing.TB) *Net {
 	n.acquire()
 	t.Cleanup(n.teardown)
 	n.must("ip", "link", "add", Bridge, "type", "bridge")
+	n.must("sysctl", "-qw", "net.ipv6.conf."+Bridge+".disable_ipv6=1") // IPv4 only (see Home)
 	n.must("ip", "addr", "add", Public.String()+"/24", "dev", Bridge)
 	n.must("ip", "link", "set", Bridge, "up")
 	if out, _ := run("ip", "-4", "route", "show", "default"); strings.TrimSpace(out) == "" {
@@ -195,10 +196,16 @@ func (n *Net) Home(name string, kind Kind) *Home {
 	steps := [][]string{
 		{"ip", "netns", "add", r},
 		{"ip", "netns", "add", ho},
+		// IPv4 only: no IPv6 link-local address ever appears (its late arrival, after duplicate address
+		// detection, is a network change that makes Chromium fail a navigation in flight with
+		// ERR_NETWORK_CHANGED), and no address outside 198.18.0.0/15
+		{"ip", "netns", "exec", r, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"},
+		{"ip", "netns", "exec", ho, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"},
 		{"ip", "-n", r, "link", "set", "lo", "up"},
 		{"ip", "-n", ho, "link", "set", "lo", "up"},
 		// the router's WAN: a veth whose other end is a port of the public bridge
 		{"ip", "link", "add", wanLink, "type", "veth", "peer", "name", "wan", "netns", r},
+		{"sysctl", "-qw", "net.ipv6.conf." + wanLink + ".disable_ipv6=1"},
 		{"ip", "link", "set", wanLink, "master", Bridge, "up"},
 		{"ip", "-n", r, "addr", "add", h.WAN.String() + "/24", "dev", "wan"},
 		{"ip", "-n", r, "link", "set", "wan", "up"},
