@@ -201,11 +201,16 @@ func newFirefox(t *testing.T, profile string, opts ...firefoxOption) *firefox {
 	if cmd.Dir == "" {
 		cmd.Dir = dir
 	}
+	// its own process group, so that a driver that will not quit is killed together with Firefox (which
+	// the driver also starts with a parent-death signal)
 	if cmd.SysProcAttr == nil {
-		// its own process group, so that a driver that will not quit is killed together with Firefox
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
-	cmd.Env = append(os.Environ(), "PUPPETEER_SKIP_DOWNLOAD=1")
+	cmd.SysProcAttr.Setpgid = true
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, "PUPPETEER_SKIP_DOWNLOAD=1")
 	f := &firefox{t: t, profile: profile, cmd: cmd, exited: make(chan struct{}), waiting: map[int]chan ffMessage{}}
 	cmd.Stderr = &f.stderr
 	out, err := cmd.StdoutPipe()

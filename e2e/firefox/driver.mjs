@@ -160,7 +160,12 @@ function trustCAs(o) {
  * @returns {Promise<{proc: import('node:child_process').ChildProcess, ws: string}>}
  */
 function startFirefox(o) {
-  const proc = spawn(o.firefox, ['--headless', '--no-remote', '--profile', o.profile, '--remote-debugging-port=0', 'about:blank'], {
+  const args = ['--headless', '--no-remote', '--profile', o.profile, '--remote-debugging-port=0', 'about:blank'];
+  // Through setpriv (util-linux) Firefox gets SIGKILL when this driver dies, however it dies (a test
+  // binary that was killed, a namespace torn down): no browser outlives its test.
+  const setpriv = '/usr/bin/setpriv';
+  const [file, argv] = fs.existsSync(setpriv) ? [setpriv, ['--pdeathsig', 'KILL', '--', o.firefox, ...args]] : [o.firefox, args];
+  const proc = spawn(file, argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
     // no crash reporter dialog or upload after a killed run
     env: { ...process.env, MOZ_CRASHREPORTER_DISABLE: '1' },
