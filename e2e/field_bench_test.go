@@ -188,15 +188,25 @@ func TestFieldFirstPeerByte(t *testing.T) {
 	a.installed("/", m.storable())
 	o.setRefuse(func(who, p string) bool { return who != "A" && !isPage(p) && !isBootstrap(p) })
 	var bytes, conns []float64
+	var lines []string
 	for i := 0; i < n; i++ {
 		v, _ := f.visitor(fmt.Sprint("N", i), fieldnet.Cone)
 		v.open("/gallery/")
 		var s stats
-		v.waitFor("the first peer byte", 30*time.Second, func() bool {
-			s = v.stats()
-			return s.Agent != nil && s.Agent.FirstPeerByte != nil
-		})
+		for end := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			if s = v.stats(); s.Agent != nil && s.Agent.FirstPeerByte != nil {
+				break
+			}
+			if time.Now().After(end) {
+				var tl any
+				v.eval(`window.planktos.stats().then(s => s.agent && s.agent.timeline)`, &tl)
+				t.Fatalf("visitor %d: no byte from peers in 30 s: %+v agent %+v timeline %v; tracker %+v; console %q", i, s, s.Agent, tl, o.tracker.Stats(), v.consoleErrors())
+			}
+		}
 		bytes = append(bytes, float64(*s.Agent.FirstPeerByte))
+		var tl map[string]any
+		v.mustEval(`window.planktos.stats().then(s => s.agent.timeline)`, &tl)
+		lines = append(lines, fmt.Sprintf("%v peer %s byte %s", tl, msOf(s.Agent.FirstPeer), msOf(s.Agent.FirstPeerByte)))
 		if s.Agent.FirstPeer != nil {
 			conns = append(conns, float64(*s.Agent.FirstPeer))
 		}
@@ -206,6 +216,6 @@ func TestFieldFirstPeerByte(t *testing.T) {
 	sort.Float64s(conns)
 	out := fmt.Sprintf("first peer byte for a new visitor, %d visitors: median %.0f ms (min %.0f, max %.0f); first peer connection median %.0f ms; all %v\n",
 		n, median(bytes), bytes[0], bytes[len(bytes)-1], median(conns), bytes)
-	t.Log(out)
+	t.Log(out + "timelines (ms from navigation start):\n" + strings.Join(lines, "\n"))
 	fmt.Print(out)
 }

@@ -1,5 +1,5 @@
-// planktos page agent (planktos/peer.js), loaded by install.js as soon as the service worker is
-// registered and the page is idle — or at once when the service worker needs peers. One tab per site
+// planktos page agent (planktos/peer.js), loaded by install.js as soon as the page is idle — or at
+// once when the service worker needs peers. One tab per site
 // leads, through the Web Locks API: a new tab queues behind the leader and never steals it. The leader
 // runs WebTorrent, serves the service worker's requests for peers' bytes, seeds the local store and
 // prefetches the site per the configured policy. On a first visit it also asks again, through the
@@ -17,6 +17,7 @@ import { Swarm } from './swarm.js';
 /** @typedef {import('../sw/manifest.js').Manifest} Manifest */
 /** @typedef {{peers: number, http: number, uploaded: number}} Counts */
 
+const loadedAt = performance.now();
 const script = /** @type {HTMLScriptElement|null} */ (document.currentScript);
 const base = new URL('..', script ? script.src : location.href).pathname;
 
@@ -232,6 +233,8 @@ class Agent {
       // ms from this page's navigation start to its agent's first peer connection and first peer byte
       firstPeer: ms(sw?.firstPeerAt),
       firstPeerByte: ms(sw?.firstByteAt),
+      // ms from navigation start: this script ran, its swarm started, a torrent was ready, a tracker replied
+      timeline: { script: ms(loadedAt), swarm: ms(sw?.times.start), ready: ms(sw?.times.ready), tracker: ms(sw?.times.tracker) },
       downloaded: { peers: this.counts.peers, http: this.counts.http },
       uploaded: this.counts.uploaded,
     };

@@ -76,6 +76,8 @@ export class Swarm {
     /** performance.now() of the first peer connection and of the first byte from a peer, or null */
     this.firstPeerAt = /** @type {number|null} */ (null);
     this.firstByteAt = /** @type {number|null} */ (null);
+    /** performance.now() of the swarm's start, its first torrent ready, the trackers' first reply */
+    this.times = { start: performance.now(), ready: /** @type {number|null} */ (null), tracker: /** @type {number|null} */ (null) };
     /** @type {ReturnType<typeof setTimeout>|undefined} */
     this.reachTimer = undefined;
   }
@@ -175,7 +177,9 @@ export class Swarm {
           for (let i = f._startPiece; i <= f._endPiece; i++) if (t.bitfield.get(i) && !kept.has(i)) t._markUnverified(i);
         }
         t.planktosFiles = byName;
+        this.times.ready ??= performance.now();
         t.discovery?.tracker?.on('update', (/** @type {any} */ r) => {
+          this.times.tracker ??= performance.now();
           presence.update(r);
           if (presence.others > 0) this.othersNamed();
         });
