@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/planktos/planktos/internal/fieldnet"
 )
 
 // Firefox ESR (Debian's /usr/bin/firefox-esr, the stock browser) driven over WebDriver BiDi by
@@ -918,4 +920,60 @@ func TestFirefoxCandidates(t *testing.T) {
 			f.close()
 		})
 	}
+}
+
+// Firefox and Chromium as shipped, visitors in two homes behind cone NATs (the field network of
+// TestFieldTwoHomes: HTTPS origin with the test CA, wss:// tracker, planktos's STUN server in
+// ice_servers). Firefox (A, started in its home through firefoxCommand(h.Command), trusting the CA
+// through its profile's NSS database) keeps the whole site; Chromium (B) opens the home page, its agent
+// meets Firefox's, and then, refused every asset by the origin, B's pages render from A.
+func TestFirefoxFieldPeer(t *testing.T) {
+	needFirefox(t)
+	fn := newField(t)
+	st, stunURL := fn.startSTUN()
+	_, m, o := fieldSite(t, `[{ urls = ["`+stunURL+`"] }]`)
+
+	home := fn.net.Home("a", fieldnet.Cone)
+	a := newFirefox(t, "", firefoxUA("A"), firefoxCommand(home.Command), firefoxTrustCA(testCA(t).caFile))
+	sa := a.installed("/", m.storable())
+	if !sa.Controlled || sa.Agent == nil || sa.Agent.Torrents == 0 {
+		t.Fatalf("Firefox's first visit over HTTPS: %+v (want controlled, its agent in the swarm)", sa)
+	}
+	o.mu.Lock()
+	o.prefetch["B"] = "visited" // B loads only what its pages need (see TestTwoBrowsers)
+	o.mu.Unlock()
+	b, _ := fn.visitor("B", fieldnet.Cone)
+	start := time.Now()
+	b.open("/")
+	var ok bool
+	b.mustEval(`window.planktos.ready`, &ok)
+	b.waitFor("Chromium's agent to meet Firefox's across two NATs", 60*time.Second, func() bool { return agentPeers(b) > 0 })
+	t.Logf("B met A %v after navigating; STUN %+v; tracker %+v", time.Since(start).Round(time.Millisecond), st.Stats(), o.tracker.Stats())
+
+	o.log()
+	o.setRefuse(func(who, p string) bool { return who == "B" && !isPage(p) && !isBootstrap(p) })
+	peers0 := b.stats().Agent.Downloaded["peers"]
+	bt := b.tab() // the first tab keeps B's agent
+	for _, p := range []string{"/gallery/", "/gallery/diatom/"} {
+		bt.open(p)
+		var r rendered
+		bt.mustEval(renderJS, &r)
+		if r.Title == "" || !r.Styled || len(r.Broken) > 0 {
+			t.Errorf("%s did not render from Firefox: %+v", p, r)
+		}
+	}
+	sb, sa := b.stats(), a.stats()
+	if got := sb.Agent.Downloaded["peers"] - peers0; got <= 0 {
+		t.Errorf("B got %d bytes from peers after the cut: %+v", got, sb.Agent)
+	}
+	if sa.Agent == nil || sa.Agent.Uploaded <= 0 {
+		t.Errorf("Firefox uploaded nothing: %+v", sa.Agent)
+	}
+	for _, h := range o.log() {
+		if h.Browser == "B" && !isPage(h.Path) && !isBootstrap(h.Path) && h.Bytes > 0 {
+			t.Errorf("after the cut the origin sent B %d bytes of %s", h.Bytes, h.Path)
+		}
+	}
+	t.Logf("B: %d bytes from peers; Firefox uploaded %d", sb.Agent.Downloaded["peers"], sa.Agent.Uploaded)
+	ffConsole(t, a, "Firefox")
 }
