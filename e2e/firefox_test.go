@@ -126,15 +126,21 @@ func firefoxPref(name string, value any) firefoxOption {
 	}
 }
 
-// firefox is one Firefox ESR with its profile, driven by e2e/firefox/driver.mjs, and what its pages
-// reported. Its methods are named and typed like *browser's.
+// firefox is one tab of a Firefox ESR with its profile, driven by e2e/firefox/driver.mjs, and what its
+// pages reported. Its methods are named and typed like *browser's.
 type firefox struct {
 	t       *testing.T
 	profile string
 	version string
-	cmd     *exec.Cmd
-	in      io.WriteCloser
-	exited  chan struct{} // closed when the driver's process has exited
+	tabID   int // 0 for the first tab
+	*ffProc
+}
+
+// ffProc is the driver's process, shared by a Firefox's tabs.
+type ffProc struct {
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	exited chan struct{} // closed when the driver's process has exited
 
 	mu      sync.Mutex
 	nextID  int
@@ -152,6 +158,7 @@ type ffMessage struct {
 	Value   json.RawMessage `json:"value"`
 	Event   string          `json:"event"`
 	Version string          `json:"version"`
+	Tab     int             `json:"tab"`
 	Level   string          `json:"level"`
 	Type    string          `json:"type"`
 	Text    string          `json:"text"`
@@ -213,7 +220,7 @@ func newFirefox(t *testing.T, profile string, opts ...firefoxOption) *firefox {
 		cmd.Env = os.Environ()
 	}
 	cmd.Env = append(cmd.Env, "PUPPETEER_SKIP_DOWNLOAD=1")
-	f := &firefox{t: t, profile: profile, cmd: cmd, exited: make(chan struct{}), waiting: map[int]chan ffMessage{}}
+	f := &firefox{t: t, profile: profile, ffProc: &ffProc{cmd: cmd, exited: make(chan struct{}), waiting: map[int]chan ffMessage{}}}
 	cmd.Stderr = &f.stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -296,6 +303,9 @@ func (f *firefox) call(cmd map[string]any, d time.Duration) (ffMessage, error) {
 	f.waiting[id] = ch
 	f.mu.Unlock()
 	cmd["id"] = id
+	if f.tabID != 0 {
+		cmd["tab"] = f.tabID
+	}
 	b, err := json.Marshal(cmd)
 	if err != nil {
 		return ffMessage{}, err
@@ -377,6 +387,20 @@ func (f *firefox) consoleErrors() []string {
 	c := f.console
 	f.console = nil
 	return c
+}
+
+// tab opens another tab in the same Firefox and returns it: the first keeps its page (and so its page
+// agent) while the new one navigates. Console lines of all tabs are collected together; close on any
+// tab quits the browser.
+func (f *firefox) tab() *firefox {
+	f.t.Helper()
+	m, err := f.call(map[string]any{"op": "tab"}, 30*time.Second)
+	if err != nil {
+		f.t.Fatalf("new tab: %v", err)
+	}
+	nf := *f
+	nf.tabID = m.Tab
+	return &nf
 }
 
 // installed opens the site's home page and waits until the service worker controls it and the page
@@ -924,42 +948,81 @@ func TestFirefoxCandidates(t *testing.T) {
 
 // Firefox and Chromium as shipped, visitors in two homes behind cone NATs (the field network of
 // TestFieldTwoHomes: HTTPS origin with the test CA, wss:// tracker, planktos's STUN server in
-// ice_servers). Firefox (A, started in its home through firefoxCommand(h.Command), trusting the CA
-// through its profile's NSS database) keeps the whole site; Chromium (B) opens the home page, its agent
-// meets Firefox's, and then, refused every asset by the origin, B's pages render from A.
+// ice_servers), each way round. Firefox runs in its home through firefoxCommand(home.Command) and trusts
+// the CA through its profile's NSS database. A keeps the whole site; B opens the home page, its agent
+// meets A's, and then, refused every asset by the origin, B's pages render from A (in a second tab: the
+// first keeps B's agent).
 func TestFirefoxFieldPeer(t *testing.T) {
 	needFirefox(t)
+	t.Run("firefox-seeds-chromium", func(t *testing.T) { ffFieldPeer(t, true) })
+	t.Run("chromium-seeds-firefox", func(t *testing.T) { ffFieldPeer(t, false) })
+}
+
+func ffFieldPeer(t *testing.T, firefoxSeeds bool) {
 	fn := newField(t)
 	st, stunURL := fn.startSTUN()
 	_, m, o := fieldSite(t, `[{ urls = ["`+stunURL+`"] }]`)
+	inHomeFF := func(name string) *firefox {
+		h := fn.net.Home(strings.ToLower(name), fieldnet.Cone)
+		return newFirefox(t, "", firefoxUA(name), firefoxCommand(h.Command), firefoxTrustCA(testCA(t).caFile))
+	}
 
-	home := fn.net.Home("a", fieldnet.Cone)
-	a := newFirefox(t, "", firefoxUA("A"), firefoxCommand(home.Command), firefoxTrustCA(testCA(t).caFile))
-	sa := a.installed("/", m.storable())
+	var a browserEngine
+	var ffA, ffB *firefox
+	if firefoxSeeds {
+		ffA = inHomeFF("A")
+		a = ffA
+	} else {
+		a, _ = fn.visitor("A", fieldnet.Cone)
+	}
+	open := func(e browserEngine) stats {
+		e.open("/")
+		var ok bool
+		e.mustEval(`window.planktos.ready`, &ok)
+		return e.stats()
+	}
+	open(a)
+	var sa stats
+	a.waitFor("A's first visit to prefetch the site", 60*time.Second, func() bool {
+		sa = a.stats()
+		return sa.Stored >= m.storable()
+	})
 	if !sa.Controlled || sa.Agent == nil || sa.Agent.Torrents == 0 {
-		t.Fatalf("Firefox's first visit over HTTPS: %+v (want controlled, its agent in the swarm)", sa)
+		t.Fatalf("A's first visit over HTTPS: %+v (want controlled, its agent in the swarm)", sa)
 	}
 	o.mu.Lock()
 	o.prefetch["B"] = "visited" // B loads only what its pages need (see TestTwoBrowsers)
 	o.mu.Unlock()
-	b, _ := fn.visitor("B", fieldnet.Cone)
+	var b browserEngine
+	if firefoxSeeds {
+		b, _ = fn.visitor("B", fieldnet.Cone)
+	} else {
+		ffB = inHomeFF("B")
+		b = ffB
+	}
 	start := time.Now()
-	b.open("/")
-	var ok bool
-	b.mustEval(`window.planktos.ready`, &ok)
-	b.waitFor("Chromium's agent to meet Firefox's across two NATs", 60*time.Second, func() bool { return agentPeers(b) > 0 })
+	open(b)
+	b.waitFor("B's agent to meet A's across two NATs", 60*time.Second, func() bool {
+		s := b.stats()
+		return s.Agent != nil && s.Agent.Peers > 0
+	})
 	t.Logf("B met A %v after navigating; STUN %+v; tracker %+v", time.Since(start).Round(time.Millisecond), st.Stats(), o.tracker.Stats())
 
 	o.log()
 	o.setRefuse(func(who, p string) bool { return who == "B" && !isPage(p) && !isBootstrap(p) })
 	peers0 := b.stats().Agent.Downloaded["peers"]
-	bt := b.tab() // the first tab keeps B's agent
+	var bt browserEngine // the first tab keeps B's agent
+	if ffB != nil {
+		bt = ffB.tab()
+	} else {
+		bt = b.(*browser).tab()
+	}
 	for _, p := range []string{"/gallery/", "/gallery/diatom/"} {
 		bt.open(p)
 		var r rendered
 		bt.mustEval(renderJS, &r)
 		if r.Title == "" || !r.Styled || len(r.Broken) > 0 {
-			t.Errorf("%s did not render from Firefox: %+v", p, r)
+			t.Errorf("%s did not render from A: %+v", p, r)
 		}
 	}
 	sb, sa := b.stats(), a.stats()
@@ -967,13 +1030,17 @@ func TestFirefoxFieldPeer(t *testing.T) {
 		t.Errorf("B got %d bytes from peers after the cut: %+v", got, sb.Agent)
 	}
 	if sa.Agent == nil || sa.Agent.Uploaded <= 0 {
-		t.Errorf("Firefox uploaded nothing: %+v", sa.Agent)
+		t.Errorf("A uploaded nothing: %+v", sa.Agent)
 	}
 	for _, h := range o.log() {
 		if h.Browser == "B" && !isPage(h.Path) && !isBootstrap(h.Path) && h.Bytes > 0 {
 			t.Errorf("after the cut the origin sent B %d bytes of %s", h.Bytes, h.Path)
 		}
 	}
-	t.Logf("B: %d bytes from peers; Firefox uploaded %d", sb.Agent.Downloaded["peers"], sa.Agent.Uploaded)
-	ffConsole(t, a, "Firefox")
+	t.Logf("B: %d bytes from peers; A uploaded %d", sb.Agent.Downloaded["peers"], sa.Agent.Uploaded)
+	for _, f := range []*firefox{ffA, ffB} {
+		if f != nil {
+			ffConsole(t, f, "Firefox")
+		}
+	}
 }

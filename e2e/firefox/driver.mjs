@@ -13,6 +13,8 @@
 //   {"id":2,"op":"eval","expr":"…"}                       → {"id":2,"ok":true,"value":<JSON>}
 //       the expression is evaluated as a script in the page, a promise is awaited, and the value is
 //       JSON.stringify'd in the page (undefined → null)
+//   {"id":4,"op":"tab"}                                    → {"id":4,"ok":true,"tab":1}
+//       opens another tab; "tab":N in open and eval picks the tab (0, the first, when left out)
 //   {"id":3,"op":"close"}                                  → {"id":3,"ok":true}, then the driver exits 0
 //       (the browser quits gracefully, so storage is written out; the profile stays)
 // A failed command answers {"id":N,"error":"…"}. Between answers the driver reports what pages log:
@@ -32,7 +34,7 @@ import puppeteer from 'puppeteer-core';
 
 /**
  * @typedef {{profile: string, firefox: string, userAgent: string, cas: string[], prefs: Record<string, unknown>, acceptInsecureCerts: boolean}} Options
- * @typedef {{id?: number, op: string, url?: string, expr?: string, timeout?: number}} Command
+ * @typedef {{id?: number, op: string, tab?: number, url?: string, expr?: string, timeout?: number}} Command
  * @typedef {import('puppeteer-core').Browser} Browser
  * @typedef {import('puppeteer-core').Page} Page
  */
@@ -247,12 +249,16 @@ async function main() {
   let browser;
   /** @type {Page} */
   let page;
+  /** @type {Map<number, Page>} */
+  const tabs = new Map();
+  let nextTab = 1;
   try {
     const started = await startFirefox(o);
     proc = started.proc;
     browser = await puppeteer.connect({ browserWSEndpoint: started.ws + '/session', protocol: 'webDriverBiDi', defaultViewport: null,
       acceptInsecureCerts: o.acceptInsecureCerts });
     page = (await browser.pages())[0] ?? (await browser.newPage());
+    tabs.set(0, page);
     forwardLogs(browser, page);
     send({ event: 'ready', version: await browser.version() });
   } catch (err) {
@@ -285,7 +291,14 @@ async function main() {
 
   /** @param {Command} c @returns {Promise<object>} */
   const run = async c => {
+    const page = tabs.get(c.tab ?? 0);
+    if (!page) throw new Error(`no tab ${c.tab}`);
     switch (c.op) {
+      case 'tab': {
+        const p = await browser.newPage();
+        tabs.set(nextTab, p);
+        return { tab: nextTab++ };
+      }
       case 'open': {
         if (!c.url) throw new Error('open needs url');
         await page.goto(c.url, { waitUntil: 'load', timeout: c.timeout ?? 30000 });
