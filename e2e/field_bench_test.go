@@ -143,11 +143,7 @@ func TestFieldP2PRatio(t *testing.T) {
 		}
 		http := siteBytesFrom(o, m, name)
 		total := peers + http
-		first := "-"
-		if s.Agent != nil {
-			first = msOf(s.Agent.FirstPeerByte)
-		}
-		rows = append(rows, fmt.Sprintf("| %d | %d | %d | %.1f %% | %s ms |", i, peers, http, 100*float64(peers)/float64(max(total, 1)), first))
+		rows = append(rows, fmt.Sprintf("| %d | %d | %d | %.1f %% |", i, peers, http, 100*float64(peers)/float64(max(total, 1))))
 		peersAll += peers
 		totalAll += total
 		if i > 1 {
@@ -161,9 +157,9 @@ func TestFieldP2PRatio(t *testing.T) {
 	}
 	out := fmt.Sprintf("field, cone NATs, STUN, one tab, %d pages at %v a page (%s), N = %d, Go seeder: %v\n\n",
 		len(pages), per, strings.Join(pages, " "), n, seeded) +
-		"| visitor | bytes from peers | site bytes from the origin | from peers | first peer byte |\n|---|---|---|---|---|\n" +
+		"| visitor | bytes from peers | site bytes from the origin | from peers |\n|---|---|---|---|\n" +
 		strings.Join(rows, "\n") + "\n" +
-		fmt.Sprintf("| 2..%d | %d | %d | **%.1f %%** | |\n| all %d | %d | %d | **%.1f %%** (ceiling %.0f %%) | |\n",
+		fmt.Sprintf("| 2..%d | %d | %d | **%.1f %%** |\n| all %d | %d | %d | **%.1f %%** (ceiling %.0f %%) |\n",
 			n, peersLater, totalLater-peersLater, 100*float64(peersLater)/float64(max(totalLater, 1)),
 			n, peersAll, totalAll-peersAll, 100*float64(peersAll)/float64(max(totalAll, 1)), 100*ceiling)
 	t.Log("\n" + out)

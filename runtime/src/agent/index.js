@@ -70,6 +70,7 @@ class Agent {
     this.port?.close();
     this.port = ch.port1;
     reg.active.postMessage({ planktos: 'agent' }, [ch.port2]);
+    if (this.swarm?.firstPeerAt != null) this.port.postMessage({ op: 'reach', ok: true });
   }
 
   /** Reads the manifest the service worker keeps (or, failing that, the origin's). */
@@ -113,6 +114,8 @@ class Agent {
     if (p2p && !this.swarm) {
       this.swarm = new Swarm(base, this.store, m, this.counts);
       this.swarm.onPeer = () => this.schedulePrefetch();
+      // the service worker waits for peers only where they proved reachable (see sw/agent-link.js)
+      this.swarm.onReach = (ok) => this.port?.postMessage({ op: 'reach', ok });
       this.swarm.onCount = () => this.counted();
     }
     this.swarm?.setUploads(mode === 'on');

@@ -72,6 +72,8 @@ export class Swarm {
     this.onPeer = () => {};
     /** @type {() => void} told when a byte counter changed */
     this.onCount = () => {};
+    /** @type {(ok: boolean) => void} told when a peer first connected (true) or peers proved unreachable */
+    this.onReach = () => {};
     this.started = Date.now();
     /** performance.now() of the first peer connection and of the first byte from a peer, or null */
     this.firstPeerAt = /** @type {number|null} */ (null);
@@ -102,7 +104,9 @@ export class Swarm {
   othersNamed() {
     if (this.firstPeerAt !== null || this.reachTimer) return;
     this.reachTimer = setTimeout(() => {
-      if (this.firstPeerAt === null) local()?.setItem(unreachableKey(this.base), String(Date.now()));
+      if (this.firstPeerAt !== null) return;
+      local()?.setItem(unreachableKey(this.base), String(Date.now()));
+      this.onReach(false);
     }, UNREACHABLE_AFTER);
   }
 
@@ -112,6 +116,7 @@ export class Swarm {
     this.firstPeerAt = performance.now();
     clearTimeout(this.reachTimer);
     local()?.removeItem(unreachableKey(this.base));
+    this.onReach(true);
   }
 
   /**

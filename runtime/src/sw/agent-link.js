@@ -5,6 +5,11 @@
 
 /** @typedef {{chunk?: ArrayBuffer, done?: boolean, error?: string, stats?: object, id: number}} AgentReply */
 
+/** ms a read waits for peers before HTTP while peers proved reachable lately (see AgentLink.patience). */
+export const REACHED_WAIT = 2500;
+/** How long a connection to a peer counts as proof that peers are reachable (ms). */
+const REACHED_FOR = 10 * 60 * 1000;
+
 export class AgentLink {
   /**
    * @param {object} opts
@@ -20,6 +25,8 @@ export class AgentLink {
     this.seq = 0;
     /** consecutive answers that missed the first-byte deadline */
     this.misses = 0;
+    /** when an agent last connected to a peer (ms), 0 when peers proved unreachable since */
+    this.reachedAt = 0;
     /** @type {Map<number, (m: AgentReply) => void>} */
     this.pending = new Map();
     /** @type {Array<() => void>} */
@@ -44,9 +51,23 @@ export class AgentLink {
     }
   }
 
+  /**
+   * ms a read may wait for peers before HTTP: REACHED_WAIT while an agent of this site connected to a
+   * peer lately (the next page's agent reconnects in about a second), else 0 — peers never seen, or
+   * proved unreachable, cost nothing.
+   */
+  patience() {
+    return this.reachedAt > 0 && Date.now() - this.reachedAt < REACHED_FOR ? REACHED_WAIT : 0;
+  }
+
   /** @param {AgentReply} m */
   _onReply(m) {
-    if (m && /** @type {any} */ (m).op === 'bye') return this.drop(this.port);
+    const op = m && /** @type {any} */ (m).op;
+    if (op === 'bye') return this.drop(this.port);
+    if (op === 'reach') {
+      this.reachedAt = /** @type {any} */ (m).ok ? Date.now() : 0;
+      return;
+    }
     const cb = m && this.pending.get(m.id);
     if (cb) cb(m);
   }

@@ -1,6 +1,6 @@
 // Where a file's bytes come from, in order: the local store; the page agent (peers, verified piece by
-// piece by WebTorrent), if a connected peer has them now — nothing waits for peers still connecting,
-// so peers that cannot be reached cost nothing; HTTP — the immutable `planktos/files/<sha256>`, then
+// piece by WebTorrent), if a connected peer has them now — or soon, where peers proved reachable lately
+// (a new page's agent reconnects in about a second); peers never met, or unreachable, cost nothing; HTTP — the immutable `planktos/files/<sha256>`, then
 // the file's own URL — verified against the manifest's SHA-256 before a byte reaches the page; and
 // when HTTP fails (the origin down, refusing or overloaded), the agent again, waiting up to OUTAGE_WAIT
 // for peers (a page starts its agent at once when asked). Returns null whenever no verified source
@@ -121,7 +121,7 @@ export class Fetcher {
     const p2p = m.runtime.p2p !== 'off' && file.torrent >= 0 && length > 0;
     const peers = (/** @type {number} */ wait) => this.agent.open(file.sha256, start, start + length - 1, wait).catch(() => null);
     if (p2p) {
-      const s = await peers(0);
+      const s = await peers(this.agent.patience());
       if (s) return { stream: s, source: 'peers' };
     }
     if (file.size > this.bufferLimit) return null; // the network answers ranges of it without a full download
