@@ -20,8 +20,14 @@
 // The public namespace is the test process's own, shared with every test of the `go test ./...` run
 // (other packages' test binaries run in parallel in the same namespace): New takes an exclusive lock
 // (a flock on /run/netns/fieldnet.lock) that it holds until the test's cleanup, so at most one
-// field network exists at a time. Cleanup kills what runs in the homes and removes every namespace,
-// link and route that New and Home added.
+// field network exists at a time in a namespace. Cleanup kills what runs in the homes and removes
+// every namespace, link and route that New and Home added.
+//
+// The network is IPv4 only (IPv6 is disabled on every link it makes): nothing outside 198.18.0.0/15,
+// and no IPv6 link-local address appearing after a browser started (Chromium takes an address change
+// for a network change and fails navigations in flight with ERR_NETWORK_CHANGED). For the same reason
+// a field network should not come and go while another test's browser navigates in the public
+// namespace; this package's own tests run in a nested namespace of their own.
 package fieldnet
 
 import (
@@ -60,6 +66,8 @@ const (
 	// Cone is a home router as most visitors have: Linux MASQUERADE keeps a socket's source port as its
 	// public port when it is free, and uses one mapping for every destination (endpoint-independent
 	// mapping), so the address STUN reports is the one peers can reach once both sides have sent.
+	// Filtering is per remote address and port (conntrack; a "port-restricted cone"): a peer's packets
+	// get in only after the home has sent to that peer's address and port — hole punching.
 	Cone Kind = iota
 	// Symmetric is a carrier-grade NAT (MASQUERADE --random-fully): every destination gets a new random
 	// public port, so the address STUN reports is useless to a peer, and only TURN would connect.
