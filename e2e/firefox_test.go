@@ -582,16 +582,20 @@ func ffRendersAll(t *testing.T, f *firefox, pages []string, when string) {
 	}
 }
 
-// ffKnownErrors sorts console lines into the known Firefox one and the rest. Known: when a video element
-// cancels a streamed `bytes=0-` response from the service worker (it has buffered enough and stops
-// preloading), Firefox sometimes logs "Failed to load ‘’. A ServiceWorker intercepted the request and
-// encountered an unexpected error." for it. Measured here (Firefox 153 ESR): on 3 of 16 opens of /media/,
-// with the origin up and down alike, each time while the element had buffered only part of the clip
-// (never when it had all 15 s); the video plays and seeks regardless. It is reported (t.Log), not failed.
+// ffKnownErrors sorts console lines into the known Firefox one and the rest. Known: Firefox (153 ESR)
+// logs "Failed to load ‘URL’. A ServiceWorker intercepted the request and encountered an unexpected
+// error." (often with an empty URL, ‘’) when the page stops reading a response its service worker is
+// still streaming: a video element that has buffered enough and cancels its `bytes=0-` stream, or a
+// navigation away while planktos/peer.js (loaded after the page's load event) or an image is in
+// flight. Measured here: on 3 of 16 opens of /media/ (origin up and down alike, each time while the
+// element had buffered only part of the clip), and on about half of 20 navigations that left a page at
+// once (planktos/peer.js and ‘’), none when each page's agent had started first. A minimal service
+// worker answering with a ReadableStream that handles cancel() gets the same error when the page
+// leaves mid-stream, so it is Firefox's report of the cancel, not a planktos failure; the pages and the
+// video work regardless. It is reported (t.Log), not failed.
 func ffKnownErrors(c []string) (known, other []string) {
 	for _, s := range c {
-		if strings.Contains(s, "Failed to load ‘’. A ServiceWorker intercepted the request and encountered an unexpected error") ||
-			strings.Contains(s, "Failed to load ''. A ServiceWorker intercepted the request and encountered an unexpected error") {
+		if strings.Contains(s, "A ServiceWorker intercepted the request and encountered an unexpected error") {
 			known = append(known, s)
 		} else {
 			other = append(other, s)
@@ -604,7 +608,7 @@ func ffConsole(t *testing.T, f *firefox, when string) {
 	t.Helper()
 	known, other := ffKnownErrors(pageErrors(f.consoleErrors()))
 	for _, k := range known {
-		t.Logf("%s: known Firefox console error (a cancelled streamed bytes=0- response): %s", when, k)
+		t.Logf("%s: known Firefox console error (a cancelled service-worker stream, see ffKnownErrors): %s", when, k)
 	}
 	if len(other) > 0 {
 		t.Errorf("%s: console: %q", when, other)
