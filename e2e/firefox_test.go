@@ -1048,3 +1048,75 @@ func ffFieldPeer(t *testing.T, firefoxSeeds bool) {
 		}
 	}
 }
+
+// What ffKnownErrors relies on, shown with a minimal service worker: it answers a script and an image,
+// which the page adds after its load event, with a ReadableStream that takes 5 s and handles cancel().
+// Leaving the page while they stream makes Firefox log "A ServiceWorker intercepted the request and
+// encountered an unexpected error" although the service worker did nothing wrong. If this test fails
+// because the error no longer comes, ffKnownErrors should stop excusing it.
+func TestFirefoxStreamCancelError(t *testing.T) {
+	needFirefox(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, `<!doctype html><title>stream</title><body><script>
+addEventListener('load', () => {
+  const s = document.createElement('script'); s.src = '/slow.js' + location.search; document.head.append(s);
+  const i = new Image(); i.src = '/slow.png' + location.search; document.body.append(i);
+});</script>`)
+	})
+	mux.HandleFunc("/sw.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		io.WriteString(w, `self.addEventListener('install', () => self.skipWaiting());
+self.addEventListener('activate', e => e.waitUntil(self.clients.claim()));
+self.addEventListener('fetch', e => {
+  const p = new URL(e.request.url).pathname;
+  if (p !== '/slow.js' && p !== '/slow.png') return;
+  let timer;
+  const body = new ReadableStream({
+    start(c) {
+      let n = 0;
+      timer = setInterval(() => {
+        c.enqueue(new TextEncoder().encode('//' + 'x'.repeat(1000) + '\n'));
+        if (++n === 100) { clearInterval(timer); c.close(); }
+      }, 50);
+    },
+    cancel() { clearInterval(timer); },
+  });
+  e.respondWith(new Response(body, { headers: { 'content-type': p.endsWith('.js') ? 'text/javascript' : 'image/png' } }));
+});`)
+	})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	url := "http://" + l.Addr().String() + "/"
+
+	f := newFirefox(t, "")
+	f.open(url)
+	var ok bool
+	f.mustEval(`navigator.serviceWorker.register('/sw.js').then(() => navigator.serviceWorker.ready).then(() => true)`, &ok)
+	f.open(url)
+	var controlled bool
+	f.mustEval(`!!navigator.serviceWorker.controller`, &controlled)
+	if !controlled {
+		t.Fatal("the page is not controlled by the minimal service worker")
+	}
+	f.consoleErrors()
+	var seen []string
+	n := 0
+	f.waitFor("Firefox's error for a cancelled service-worker stream", 60*time.Second, func() bool {
+		n++
+		f.open(fmt.Sprintf("%s?%d", url, n)) // leaves the previous page while its streams run
+		known, other := ffKnownErrors(f.consoleErrors())
+		if len(other) > 0 {
+			t.Errorf("console: %q", other)
+		}
+		seen = append(seen, known...)
+		return len(seen) > 0
+	})
+	t.Logf("after %d navigations: %q", n, seen)
+}
