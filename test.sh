@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs planktos's whole test suite — exactly what CI runs. Installs missing tools first (scripts/deps.sh).
-# Tests run inside a private network namespace (scripts/netns.sh: unshare --net, loopback plus a dummy
-# interface at 198.18.0.1 that the Go seeder's WebRTC needs) so that no traffic leaves the machine; that
+# Tests run inside a private network namespace (scripts/netns.sh: unshare --net --mount, loopback plus one
+# interface at 198.18.0.1 with a default route, as a real machine has — browsers offer ICE candidates only
+# for the default route's interface, and the Go seeder's WebRTC gathers none on loopback) so that no traffic
+# leaves the machine; the field tests build homes behind NAT routers inside it (internal/fieldnet). That
 # needs root (or user namespaces). WebRTC tests skip outside it.
 set -euo pipefail
 cd "$(dirname "$0")"

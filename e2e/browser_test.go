@@ -147,6 +147,10 @@ func (b *browser) listen(ev any) {
 	case *network.EventLoadingFinished:
 		delete(b.pending, e.RequestID)
 	case *network.EventLoadingFailed:
+		if e.Type == network.ResourceTypeDocument { // why a navigation failed: canceled, blocked, its error
+			b.console = append(b.console, fmt.Sprintf("document failed: %s %s canceled=%v blocked=%s cors=%v",
+				b.pending[e.RequestID], e.ErrorText, e.Canceled, e.BlockedReason, e.CorsErrorStatus))
+		}
 		delete(b.pending, e.RequestID)
 	case *network.EventResponseReceived:
 		if e.Response != nil {
@@ -199,7 +203,11 @@ func (b *browser) open(url string) {
 		url = originOf(b.t) + url
 	}
 	if err := b.run(30*time.Second, chromedp.Navigate(url)); err != nil {
-		b.t.Fatalf("open %s: %v; requests still open: %q; console: %q", url, err, b.openRequests(), b.consoleErrors())
+		var where any
+		b.eval(`navigator.serviceWorker.getRegistration().then(r => ({page: location.href, controller: navigator.serviceWorker.controller && navigator.serviceWorker.controller.state,
+		  active: r && r.active && r.active.state, waiting: !!(r && r.waiting), installing: !!(r && r.installing),
+		  nav: performance.getEntriesByType('navigation').map(e => e.type + ' ' + e.name + ' ' + e.responseStatus), state: document.readyState, age: performance.now()}))`, &where)
+		b.t.Fatalf("open %s: %v; requests still open: %q; console: %q; service worker: %v", url, err, b.openRequests(), b.consoleErrors(), where)
 	}
 }
 

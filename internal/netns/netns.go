@@ -1,6 +1,7 @@
 // Package netns tells tests whether they run inside the private network namespace that test.sh makes
-// for WebRTC: only loopback and a dummy interface addressed in 198.18.0.0/15 (RFC 2544's benchmarking
-// range, which no real network uses). pion/webrtc (the Go side of anacrolix's WebTorrent) gathers no
+// for WebRTC (scripts/netns.sh): only loopback and interfaces addressed in 198.18.0.0/15 (RFC 2544's
+// benchmarking range, which no real network uses) — d0 at 198.18.0.1 with the default route, and the
+// field networks' bridge at 198.19.0.1 while a field test runs (internal/fieldnet). pion/webrtc (the Go side of anacrolix's WebTorrent) gathers no
 // loopback ICE candidates, so a Go peer needs that non-loopback interface; and tests must not open WebRTC
 // on a real network, so they require the namespace rather than any non-loopback interface.
 package netns
@@ -15,7 +16,7 @@ const Command = `go test -count=1 -run XXX ./... && scripts/netns.sh go test ./.
 
 var bench = net.IPNet{IP: net.IPv4(198, 18, 0, 0), Mask: net.CIDRMask(15, 32)}
 
-// Addr returns the address of the namespace's dummy interface, or "" outside such a namespace (when an
+// Addr returns an address of the namespace's interface (d0), or "" outside such a namespace (when an
 // interface other than loopback and 198.18.0.0/15 ones is up, or none of those is).
 func Addr() string {
 	ifs, err := net.Interfaces()
@@ -37,7 +38,7 @@ func Addr() string {
 				continue
 			}
 			if ipn.IP.IsLinkLocalUnicast() {
-				continue // fe80:: on the dummy interface itself
+				continue // fe80:: on the interface itself
 			}
 			if !bench.Contains(ipn.IP) {
 				return "" // a real network is reachable: not the test namespace
@@ -48,13 +49,13 @@ func Addr() string {
 	return found
 }
 
-// Need skips t unless it runs inside the WebRTC test namespace, and returns the dummy interface's
+// Need skips t unless it runs inside the WebRTC test namespace, and returns the interface's
 // address.
 func Need(t testing.TB) string {
 	t.Helper()
 	a := Addr()
 	if a == "" {
-		t.Skip("WebRTC with a Go peer needs the test network namespace (only lo and a dummy interface in " +
+		t.Skip("WebRTC with a Go peer needs the test network namespace (only lo and interfaces in " +
 			"198.18.0.0/15; pion gathers no loopback ICE candidates, and tests must not use a real network); " +
 			"run ./test.sh, or: " + Command)
 	}

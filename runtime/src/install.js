@@ -1,6 +1,6 @@
 // planktos/install.js: loaded by every page (`<script src="<base>planktos/install.js" defer>`).
-// Registers the service worker at the site's base, loads the page agent as soon as the page is idle
-// (at once when the worker asks for it: it needs peers), and exposes `window.planktos` ({base, ready, stats(), uninstall(), optOut(on = true)}). Where service
+// Registers the service worker at the site's base, loads the page agent as soon as the registration
+// exists and the page is idle (at once when the worker asks for it: it needs peers), and exposes `window.planktos` ({base, ready, stats(), uninstall(), optOut(on = true)}). Where service
 // workers are unsupported or disabled it does nothing and logs nothing.
 import { uninstall } from './common/cleanup.js';
 import { optOutKey } from './common/names.js';
@@ -60,9 +60,9 @@ import { optOutKey } from './common/names.js';
     if (d === 'need-agent') agent();
   });
   c.startMessages();
-  // the agent needs no controller to start its swarm: on a first visit it starts while the worker installs
-  /** @type {any} */ (self.requestIdleCallback || setTimeout)(agent, { timeout: 200 });
   registered.then((reg) => {
+    // the agent needs no controller to start its swarm: on a first visit it starts while the worker installs
+    /** @type {any} */ (self.requestIdleCallback || setTimeout)(agent, { timeout: 200 });
     if (c.controller) return done(true);
     const w = reg.installing || reg.waiting;
     if (!w) return done(false);

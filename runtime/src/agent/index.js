@@ -1,5 +1,5 @@
-// planktos page agent (planktos/peer.js), loaded by install.js as soon as the page is idle — or at
-// once when the service worker needs peers. One tab per site
+// planktos page agent (planktos/peer.js), loaded by install.js once the service worker is registered
+// and the page is idle — or at once when the service worker needs peers. One tab per site
 // leads, through the Web Locks API: a new tab queues behind the leader and never steals it. The leader
 // runs WebTorrent, serves the service worker's requests for peers' bytes, seeds the local store and
 // prefetches the site per the configured policy. On a first visit it also asks again, through the
@@ -317,7 +317,7 @@ function main() {
     /** @type {any} */ (window).planktosAgent = agent;
     await agent.start().catch(() => {});
     await new Promise(() => {}); // lead while this page lives
-  });
+  }).catch(() => {}); // locks refused (storage blocked): the page works without its agent
 }
 
 try {

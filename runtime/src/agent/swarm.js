@@ -169,6 +169,8 @@ export class Swarm {
       announce: m.trackers, store: this.Store, deselect: true, storeCacheSlots: 0, destroyStoreOnDestroy: false,
       skipVerify: true, storeOpts: { kept },
     });
+    // a file's iterator waits on the torrent's events: several reads of one torrent at once are normal
+    t.setMaxListeners?.(64);
     const presence = new Presence(m.trackers.length);
     this.torrents.set(entry.infohash, t);
     this.use.set(entry.infohash, { used: Date.now(), busy: 0, joined: Date.now(), presence });
@@ -280,13 +282,15 @@ export class Swarm {
   }
 
   /**
-   * Like canServe, but joins the torrent of `sha` first if need be, and then waits up to `wait` ms for
-   * a peer that has the bytes — unless the trackers say nobody else is there (null at once).
+   * Like canServe, but, given time (`wait` ms), joins the torrent of `sha` if need be and waits for a
+   * peer that has the bytes — unless the trackers say nobody else is there (null at once).
    * @param {string} sha @param {number} start @param {number} end @param {number} wait
    */
   async want(sha, start, end, wait = 0) {
     const entry = this.where.get(sha);
     if (!entry) return null;
+    // nothing to wait for: a torrent joined now has no peer yet (and costs announces and offers)
+    if (wait <= 0 && !this.torrents.has(entry.infohash)) return null;
     const deadline = Date.now() + wait;
     await this.join(entry).catch(() => {});
     const u = this.use.get(entry.infohash);

@@ -100,14 +100,18 @@ export class Fetcher {
   }
 
   /**
-   * Opens bytes [start, start+length) of a manifest file from the first verified source.
+   * Opens bytes [start, start+length) of a manifest file from the first verified source. A navigation
+   * (`whole`) is never streamed from peers: its bytes would come through the agent of the page it
+   * replaces, which goes away as soon as the new page commits; it is read whole from them first,
+   * checked against its SHA-256 and kept, like a download.
    * @param {Manifest} m
    * @param {string} key
    * @param {number} start
    * @param {number} length
+   * @param {boolean} [whole] the request is a navigation
    * @returns {Promise<Opened|null>}
    */
-  async open(m, key, start, length) {
+  async open(m, key, start, length, whole = false) {
     const file = m.files[key];
     const slice = (/** @type {Blob} */ b) => b.slice(start, start + length).stream();
     const hot = this.hot.get(file.sha256);
@@ -118,11 +122,19 @@ export class Fetcher {
       return { stream: slice(local), source: 'store' };
     }
     if (file.size === 0) return { stream: slice(new Blob([])), source: 'store' };
-    const p2p = m.runtime.p2p !== 'off' && file.torrent >= 0 && length > 0;
-    const peers = (/** @type {number} */ wait) => this.agent.open(file.sha256, start, start + length - 1, wait).catch(() => null);
+    const p2p = m.runtime.p2p !== 'off' && file.torrent >= 0 && length > 0 && (!whole || file.size <= this.bufferLimit);
+    /** @param {number} wait @returns {Promise<Opened|null>} */
+    const peers = async (wait) => {
+      if (!whole) {
+        const s = await this.agent.open(file.sha256, start, start + length - 1, wait).catch(() => null);
+        return s && { stream: s, source: 'peers' };
+      }
+      const blob = await this.fromPeers(m, key, wait);
+      return blob && { stream: slice(blob), source: 'peers' };
+    };
     if (p2p) {
       const s = await peers(this.agent.patience());
-      if (s) return { stream: s, source: 'peers' };
+      if (s) return s;
     }
     if (file.size > this.bufferLimit) return null; // the network answers ranges of it without a full download
     const blob = await this.download(m, key);
@@ -131,7 +143,34 @@ export class Fetcher {
     const t0 = Date.now();
     const s = await peers(OUTAGE_WAIT);
     this.waited(Date.now() - t0, !!s);
-    return s ? { stream: s, source: 'peers' } : null;
+    return s;
+  }
+
+  /**
+   * Reads a whole file from peers through the agent, checks it against its SHA-256 and keeps it (unless
+   * the site's policy is `none`). null when the agent cannot, in `wait` ms, or the bytes are wrong.
+   * @param {Manifest} m @param {string} key @param {number} wait
+   * @returns {Promise<Blob|null>}
+   */
+  async fromPeers(m, key, wait) {
+    const file = m.files[key];
+    const s = await this.agent.open(file.sha256, 0, file.size - 1, wait).catch(() => null);
+    if (!s) return null;
+    const buf = await new Response(s).arrayBuffer().catch(() => null);
+    if (!buf || buf.byteLength !== file.size || !(await verify(buf, file.sha256))) return null;
+    return this.keep(m, key, buf);
+  }
+
+  /** Keeps verified bytes of a file (unless the policy is `none`). @param {Manifest} m @param {string} key @param {ArrayBuffer} buf */
+  keep(m, key, buf) {
+    const file = m.files[key];
+    const blob = new Blob([buf], { type: file.type });
+    if (m.runtime.prefetch !== 'none') {
+      this.background(this.store.put(file.sha256, blob).then(() => {
+        this.agent.notify({ op: 'stored', sha: file.sha256 });
+      }));
+    }
+    return blob;
   }
 
   /**
@@ -158,13 +197,7 @@ export class Fetcher {
     for (const url of [fileURL(this.base, file.sha256), keyURL(key, this.base)]) {
       const buf = await fetchWhole(url, ms);
       if (!buf || buf.byteLength !== file.size || !(await verify(buf, file.sha256))) continue;
-      const blob = new Blob([buf], { type: file.type });
-      if (m.runtime.prefetch !== 'none') {
-        this.background(this.store.put(file.sha256, blob).then(() => {
-          this.agent.notify({ op: 'stored', sha: file.sha256 });
-        }));
-      }
-      return blob;
+      return this.keep(m, key, buf);
     }
     return null;
   }

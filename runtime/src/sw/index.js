@@ -138,7 +138,7 @@ sw.addEventListener('message', (/** @type {ExtendableMessageEvent} */ e) => {
 async function report(port) {
   await stats.loaded;
   const m = await manifests.current();
-  const a = await agent.ask({ op: 'stats' }, 500);
+  const a = await agent.ask({ op: 'stats' }, 1600); // a restarted worker asks the page for a new port first
   port.postMessage({
     controlled: true,
     build: BUILD,

@@ -43,7 +43,7 @@ export async function serveFile(req, m, key, { fetcher, stats, status }) {
   });
   if (plan.status === 206 && 'contentRange' in plan && plan.contentRange) headers.set('content-range', plan.contentRange);
   if (req.method === 'HEAD') return new Response(null, { status: plan.status, headers });
-  const opened = await fetcher.open(m, key, plan.start, plan.length);
+  const opened = await fetcher.open(m, key, plan.start, plan.length, req.mode === 'navigate');
   if (!opened) return null;
   headers.set('x-planktos-source', opened.source);
   stats.add(opened.source, plan.length);
