@@ -1,6 +1,10 @@
 package e2e
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -83,10 +87,37 @@ func TestFieldTwoHomes(t *testing.T) {
 // ice_servers. Each browser offers only an mDNS .local name for its private address, which the other
 // home can neither resolve nor route to, and nothing else — so no connection ever forms although the
 // tracker puts both in the swarm and relays their offers and answers.
+// Packaging warned the owner and `planktos verify` names what is missing, before any visitor came.
 func TestFieldNoSTUN(t *testing.T) {
 	f := newField(t)
-	_, m, o := fieldSite(t, "")
-	neverConnect(t, f, o, m, fieldnet.Cone)
+	dir := builtSite(t, "/")
+	announce := "wss" + strings.TrimPrefix(originOf(t), "https") + "/announce"
+	out := packed(t, dir, fmt.Sprintf("trackers = [%q]\n", announce))
+	if !strings.Contains(out, "ice_servers") || !strings.Contains(strings.ToLower(out), "stun") {
+		t.Errorf("planktos pack gave no warning about the missing STUN server:\n%s", out)
+	}
+	v, err := exec.Command(env.planktos, "verify", dir).CombinedOutput()
+	if err == nil || !strings.Contains(string(v), "no STUN server") {
+		t.Errorf("planktos verify of a package without ice_servers: %v\n%s", err, v)
+	}
+	neverConnect(t, f, servePlanktos(t, dir), readManifest(t, dir), fieldnet.Cone)
+}
+
+// packed runs `planktos pack` on dir (served at the test's origin) with config as planktos.toml and
+// returns what it printed.
+func packed(t *testing.T, dir, config string) string {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "planktos.toml")
+	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(env.planktos, "pack", "--config", cfg, "--base-url", originOf(t)+"/", dir)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("planktos pack: %v\n%s", err, out)
+	}
+	return string(out)
 }
 
 // A visitor behind a carrier-grade (symmetric) NAT, with STUN: its router gives every destination a
