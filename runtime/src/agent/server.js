@@ -85,9 +85,11 @@ export class AgentServer {
       for await (const chunk of it) {
         await this.turn(id);
         if (!this.active.has(id)) return;
-        const copy = new Uint8Array(chunk).slice().buffer;
+        // one copy (the chunk is a view of a piece the chunk store keeps), transferred
+        const copy = new Uint8Array(chunk.byteLength);
+        copy.set(chunk);
         sent += copy.byteLength;
-        port.postMessage({ id, chunk: copy }, [copy]);
+        port.postMessage({ id, chunk: copy.buffer }, [copy.buffer]);
       }
       if (!this.active.has(id)) return;
       // WebTorrent's iterator ends early, without an error, when a piece cannot be read
