@@ -292,9 +292,9 @@ func (b *browser) installed(base string, want int) stats {
 		b.t.Fatal("planktos.ready resolved false on the first visit")
 	}
 	var s stats
-	b.waitFor(fmt.Sprintf("%d files in the store", want), 60*time.Second, func() bool {
+	b.waitFor(fmt.Sprintf("%d files in the store, and the agent reporting", want), 60*time.Second, func() bool {
 		s = b.stats()
-		return s.Stored >= want
+		return s.Stored >= want && s.Agent != nil
 	})
 	return s
 }

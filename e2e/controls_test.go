@@ -60,7 +60,8 @@ func TestSaveDataNeverUploads(t *testing.T) {
 	b.mustEval(`window.planktos.ready`, &ok)
 	bt := b.tab() // the first tab keeps B's agent
 	bt.open("/")
-	b.waitFor("B's agent", 20*time.Second, func() bool { return b.stats().Agent != nil })
+	// B meets A first (a read waits for no peer still connecting), so that a read over HTTP shows A refused
+	b.waitFor("B's agent to meet A", 30*time.Second, func() bool { return agentPeers(b) > 0 })
 	if r := bt.read("/big/00.bin"); r.Status != 200 || r.Source != "http" {
 		t.Errorf("B reading a file held only by a save-data peer: %+v, want it over HTTP", r)
 	}
