@@ -59,6 +59,14 @@ class Agent {
     // the swarm starts while the service worker still installs (a first visit): it waits for nobody
     void this.connect().catch(() => {});
     await this.reload().finally(() => this.started());
+    // the mode also follows what no event reports reliably (an opt-out in another tab whose note the
+    // service worker could not pass on, a connection's save-data that fired no change)
+    let last = this.mode();
+    setInterval(() => {
+      const now = this.mode();
+      if (now !== last) void this.reload(true).catch(() => {});
+      last = now;
+    }, 2000);
     if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
   }
 

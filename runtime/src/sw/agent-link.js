@@ -95,10 +95,15 @@ export class AgentLink {
     return this.port;
   }
 
-  /** Sends a one-way note to the agent, if there is one. @param {object} msg */
+  /**
+   * Sends a one-way note to the agent, if there is one; without a port the windows are asked to
+   * reconnect their agent (the note is lost: the agent follows its own state too).
+   * @param {object} msg
+   */
   notify(msg) {
     try {
-      this.port?.postMessage(msg);
+      if (this.port) this.port.postMessage(msg);
+      else void this.get(0).catch(() => {});
     } catch {
       this.port = null;
     }
