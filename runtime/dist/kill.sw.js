@@ -1,2 +1,2 @@
-/* planktos runtime 0.1.0 build f7349d4b013a698c */
+/* planktos runtime 0.1.0 build 598768d3ccb73c56 */
 "use strict";(()=>{var n=t=>`planktos:${t}:`;async function o(t){if(!self.caches)return;for(let e of await caches.keys())e.startsWith(n(t))&&await caches.delete(e);let s=self.indexedDB;if(s&&s.databases)for(let e of await s.databases())e.name&&e.name.startsWith(`planktos:${t}`)&&s.deleteDatabase(e.name)}var a=self,i=new URL(a.registration.scope).pathname;a.addEventListener("install",()=>a.skipWaiting());a.addEventListener("activate",t=>{t.waitUntil(o(i).catch(()=>{}).then(()=>a.registration.unregister()))});})();

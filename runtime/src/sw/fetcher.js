@@ -1,10 +1,11 @@
 // Where a file's bytes come from, in order: the local store; the page agent (peers, verified piece by
 // piece by WebTorrent), if a connected peer has them now — or soon, where peers proved reachable lately
-// (a new page's agent reconnects in about a second); peers never met, or unreachable, cost nothing; HTTP — the immutable `planktos/files/<sha256>`, then
-// the file's own URL — verified against the manifest's SHA-256 before a byte reaches the page; and
-// when HTTP fails (the origin down, refusing or overloaded), the agent again, waiting up to OUTAGE_WAIT
-// for peers (a page starts its agent at once when asked). Returns null whenever no verified source
-// answers in time; the caller then asks the plain network.
+// (a new page's agent reconnects in about a second); peers never met, or unreachable, cost nothing;
+// HTTP — the immutable `planktos/files/<sha256>`, then the file's own URL — verified against the
+// manifest's SHA-256 before a byte reaches the page; and when HTTP fails (the origin down, refusing or
+// overloaded), the agent again, waiting up to OUTAGE_WAIT for peers (a page starts its agent at once
+// when asked). Returns null whenever no verified source answers in time; the caller then asks the plain
+// network.
 import { verify } from '../common/verify.js';
 import { fileURL } from '../common/names.js';
 import { keyURL } from './routing.js';
