@@ -157,8 +157,8 @@ func TestFieldSymmetricSeeder(t *testing.T) {
 }
 
 // turnServer runs Debian coturn on the public network with one long-term credential and returns its
-// ice_servers entry and a function telling whether it relayed (an allocation was made and data went
-// through it, from its verbose log).
+// ice_servers entry and a function telling whether a browser got a relay from it (an allocation
+// succeeded, from its verbose log).
 func turnServer(t *testing.T) (entry string, relayed func() bool) {
 	t.Helper()
 	bin, err := exec.LookPath("turnserver")
@@ -187,14 +187,13 @@ func turnServer(t *testing.T) (entry string, relayed func() bool) {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
-	var allocated, sent bool
+	var allocated bool
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			l := sc.Text()
 			mu.Lock()
 			allocated = allocated || strings.Contains(l, "ALLOCATE processed, success")
-			sent = sent || (strings.Contains(l, "peer usage") && !strings.Contains(l, "rp=0, rb=0"))
 			mu.Unlock()
 		}
 	}()
