@@ -96,7 +96,8 @@ func newBrowser(t *testing.T, profile string, extra ...chromedp.ExecAllocatorOpt
 
 // hostCandidates gives the browser what no visitor's has: media permission granted without a prompt
 // (so ICE exposes every real host address instead of an mDNS name) and loopback candidates. For a test
-// that needs real host addresses only; say why where it is used.
+// that needs real host addresses only; say why where it is used. Its one use, TestBrowserCandidates,
+// shows what these flags expose compared with the browser as shipped: it cannot do that without them.
 func hostCandidates() chromedp.ExecAllocatorOption {
 	return func(a *chromedp.ExecAllocator) {
 		chromedp.Flag("use-fake-ui-for-media-stream", true)(a)

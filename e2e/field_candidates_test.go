@@ -62,7 +62,8 @@ func TestBrowserCandidates(t *testing.T) {
 		t.Errorf("with STUN: %q, want a server-reflexive candidate at %s", withSTUN, addr)
 	}
 
-	// what the old default flags did: every host address offered raw, loopback included
+	// what the old default flags did: every host address offered raw, loopback included. The flags are
+	// the point of this check (it shows what no visitor's browser offers), so this browser has them.
 	h := newBrowser(t, "", hostCandidates())
 	h.open("/")
 	c0 := gather(t, h, "[]")

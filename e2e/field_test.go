@@ -59,7 +59,15 @@ func TestFieldTwoHomes(t *testing.T) {
 	o.log()
 	o.setRefuse(func(who, p string) bool { return who == "B" && !isPage(p) && !isBootstrap(p) })
 	peers0 := b.stats().Agent.Downloaded["peers"]
-	bt := b.tab() // the first tab keeps B's agent
+	sb, sa := rendersFromA(t, o, a, b, b.tab(), peers0) // the first tab keeps B's agent
+	t.Logf("B: %d bytes from peers, served %+v; A uploaded %d", sb.Agent.Downloaded["peers"], sb.Served, sa.Agent.Uploaded)
+}
+
+// rendersFromA opens two gallery pages in B's tab bt after the origin's cut (B refused every asset)
+// and checks from both sides that they rendered from A: B's bytes from peers since peers0, A's upload,
+// and not one asset byte from the origin to B. It returns both visitors' stats.
+func rendersFromA(t *testing.T, o *p2pOrigin, a, b, bt browserEngine, peers0 int64) (sb, sa stats) {
+	t.Helper()
 	for _, p := range []string{"/gallery/", "/gallery/diatom/"} {
 		bt.open(p)
 		var r rendered
@@ -68,9 +76,9 @@ func TestFieldTwoHomes(t *testing.T) {
 			t.Errorf("%s did not render from A: %+v", p, r)
 		}
 	}
-	sb, sa := b.stats(), a.stats()
-	if got := sb.Agent.Downloaded["peers"] - peers0; got <= 0 {
-		t.Errorf("B got %d bytes from peers after the cut: %+v", got, sb.Agent)
+	sb, sa = b.stats(), a.stats()
+	if sb.Agent == nil || sb.Agent.Downloaded["peers"]-peers0 <= 0 {
+		t.Errorf("B got no bytes from peers after the cut: %+v", sb.Agent)
 	}
 	if sa.Agent == nil || sa.Agent.Uploaded <= 0 {
 		t.Errorf("A uploaded nothing: %+v", sa.Agent)
@@ -80,7 +88,7 @@ func TestFieldTwoHomes(t *testing.T) {
 			t.Errorf("after the cut the origin sent B %d bytes of %s", h.Bytes, h.Path)
 		}
 	}
-	t.Logf("B: %d bytes from peers, served %+v; A uploaded %d", sb.Agent.Downloaded["peers"], sb.Served, sa.Agent.Uploaded)
+	return sb, sa
 }
 
 // The same two homes without a STUN server: the failure mode of a site whose package names no

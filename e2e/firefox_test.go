@@ -1021,26 +1021,7 @@ func ffFieldPeer(t *testing.T, firefoxSeeds bool) {
 	} else {
 		bt = b.(*browser).tab()
 	}
-	for _, p := range []string{"/gallery/", "/gallery/diatom/"} {
-		bt.open(p)
-		var r rendered
-		bt.mustEval(renderJS, &r)
-		if r.Title == "" || !r.Styled || len(r.Broken) > 0 {
-			t.Errorf("%s did not render from A: %+v", p, r)
-		}
-	}
-	sb, sa := b.stats(), a.stats()
-	if got := sb.Agent.Downloaded["peers"] - peers0; got <= 0 {
-		t.Errorf("B got %d bytes from peers after the cut: %+v", got, sb.Agent)
-	}
-	if sa.Agent == nil || sa.Agent.Uploaded <= 0 {
-		t.Errorf("A uploaded nothing: %+v", sa.Agent)
-	}
-	for _, h := range o.log() {
-		if h.Browser == "B" && !isPage(h.Path) && !isBootstrap(h.Path) && h.Bytes > 0 {
-			t.Errorf("after the cut the origin sent B %d bytes of %s", h.Bytes, h.Path)
-		}
-	}
+	sb, sa := rendersFromA(t, o, a, b, bt, peers0)
 	t.Logf("B: %d bytes from peers; A uploaded %d", sb.Agent.Downloaded["peers"], sa.Agent.Uploaded)
 	for _, f := range []*firefox{ffA, ffB} {
 		if f != nil {

@@ -243,19 +243,7 @@ func TestP2PRatio(t *testing.T) {
 		if s.Agent != nil {
 			peers = s.Agent.Downloaded["peers"]
 		}
-		var http int64
-		for _, h := range o.log() {
-			if h.Browser != name || isBootstrap(h.Path) {
-				continue
-			}
-			key := strings.TrimPrefix(h.Path, "/")
-			if strings.HasSuffix(key, "/") || key == "" {
-				key += "index.html"
-			}
-			if _, inSite := m.Files[key]; inSite || strings.HasPrefix(h.Path, "/planktos/files/") {
-				http += h.Bytes
-			}
-		}
+		http := siteBytesFrom(o, m, name)
 		total := peers + http
 		ratio := 0.0
 		if total > 0 {
