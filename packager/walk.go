@@ -1,6 +1,7 @@
 package packager
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -35,9 +36,11 @@ type source struct {
 
 // walk lists the files to package under root, in lexical order. It removes the temporary files that
 // an interrupted run left next to the pages it was rewriting (those older than this walk: a concurrent
-// run's are left alone).
+// run's are left alone). Symlinks are followed when their target is a file inside root; those pointing
+// outside it are all reported together in one error that says how to package them (see outsideError).
 func walk(fsys afero.Fs, root string, include, exclude []string) ([]source, error) {
 	var out []source
+	var outside []outsideLink
 	start := time.Now()
 	err := afero.Walk(fsys, root, func(p string, fi os.FileInfo, err error) error {
 		if err != nil {
@@ -60,39 +63,76 @@ func walk(fsys afero.Fs, root string, include, exclude []string) ([]source, erro
 		if err := checkName(rel); err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
-		if fi.IsDir() {
+		if fi.IsDir() || !selected(rel, include, exclude) {
 			return nil
 		}
 		src := source{rel: rel, size: fi.Size(), mtime: fi.ModTime(), mode: fi.Mode().Perm(), real: p}
 		if fi.Mode()&os.ModeSymlink != 0 {
-			if src, err = followLink(fsys, root, p, rel); err != nil {
+			var link *outsideLink
+			if src, link, err = followLink(fsys, root, p, rel); link != nil {
+				outside = append(outside, *link)
+				return nil
+			} else if err != nil {
 				return err
 			}
 		} else if !fi.Mode().IsRegular() {
 			return fmt.Errorf("%s: not a regular file (%s); remove it or add it to exclude", p, fi.Mode().Type())
 		}
-		if selected(rel, include, exclude) {
-			out = append(out, src)
-		}
+		out = append(out, src)
 		return nil
 	})
+	if err == nil && len(outside) > 0 {
+		err = outsideError(root, outside)
+	}
 	return out, err
 }
 
-// followLink resolves a symlink that stays inside root; one pointing elsewhere is an error, so that
-// packaging never publishes a file the site did not.
-func followLink(fsys afero.Fs, root, p, rel string) (source, error) {
+// outsideLink is a symlink of the site whose target lies outside the publish folder.
+type outsideLink struct {
+	rel    string // its manifest key
+	target string // where it points, resolved
+}
+
+// outsideError refuses symlinks that leave the publish folder. A static host given the folder would not
+// have their targets (Debian's Sphinx docs link _static/jquery.js to /usr/share/javascript/…), and
+// planktos publishes nothing from outside it; so the owner copies what the site needs, with cp -rL.
+func outsideError(root string, links []outsideLink) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d symlink(s) in %s point outside it; a web server given only this folder could not "+
+		"serve them, and planktos publishes nothing from outside it:", len(links), root)
+	const shown = 10
+	var globs []string
+	for i, l := range links {
+		if i < shown {
+			fmt.Fprintf(&b, "\n  %s: symlink points outside the publish directory (to %s)", l.rel, l.target)
+		}
+		globs = append(globs, fmt.Sprintf("%q", l.rel))
+	}
+	if len(links) > shown {
+		fmt.Fprintf(&b, "\n  … and %d more", len(links)-shown)
+		globs = append(globs[:shown], "…")
+	}
+	fmt.Fprintf(&b, "\ncopy the folder with the files they point to and package the copy: cp -rL %s COPY "+
+		"(then run planktos on COPY); or, if the site does not need them, add exclude = [%s] to planktos.toml",
+		root, strings.Join(globs, ", "))
+	return errors.New(b.String())
+}
+
+// followLink resolves a symlink. One to a file inside root is followed; one pointing elsewhere is
+// returned as an outsideLink (never read), so that packaging never publishes a file the site did not.
+func followLink(fsys afero.Fs, root, p, rel string) (source, *outsideLink, error) {
 	lr, ok := fsys.(afero.LinkReader)
 	if !ok {
-		return source{}, fmt.Errorf("%s: symlinks are not supported on this filesystem", p)
+		return source{}, nil, fmt.Errorf("%s: symlinks are not supported on this filesystem", p)
 	}
 	target, err := lr.ReadlinkIfPossible(p)
 	if err != nil {
-		return source{}, fmt.Errorf("%s: %w", p, err)
+		return source{}, nil, fmt.Errorf("%s: %w", p, err)
 	}
 	if !filepath.IsAbs(target) {
 		target = filepath.Join(filepath.Dir(p), target)
 	}
+	target, _ = filepath.Abs(target) // a relative root gave a relative target, which Rel cannot compare
 	absRoot, _ := filepath.Abs(root)
 	if real, err := filepath.EvalSymlinks(target); err == nil {
 		target = real
@@ -101,17 +141,16 @@ func followLink(fsys afero.Fs, root, p, rel string) (source, error) {
 		absRoot = r
 	}
 	if inside, _ := filepath.Rel(absRoot, target); inside == ".." || strings.HasPrefix(inside, "../") {
-		return source{}, fmt.Errorf("%s: symlink points outside the publish directory (to %s); "+
-			"replace it with a copy of the file or add %q to exclude", p, target, rel)
+		return source{}, &outsideLink{rel: rel, target: target}, nil
 	}
 	fi, err := fsys.Stat(target)
 	if err != nil {
-		return source{}, fmt.Errorf("%s: broken symlink: %w", p, err)
+		return source{}, nil, fmt.Errorf("%s: broken symlink (to %s); remove it or add %q to exclude", p, target, rel)
 	}
 	if !fi.Mode().IsRegular() {
-		return source{}, fmt.Errorf("%s: symlink to a folder; replace it with a copy or add %q to exclude", p, rel)
+		return source{}, nil, fmt.Errorf("%s: symlink to a folder; replace it with a copy (cp -rL) or add %q to exclude", p, rel)
 	}
-	return source{rel: rel, size: fi.Size(), mtime: fi.ModTime(), mode: fi.Mode().Perm(), real: target}, nil
+	return source{rel: rel, size: fi.Size(), mtime: fi.ModTime(), mode: fi.Mode().Perm(), real: target}, nil, nil
 }
 
 // checkName refuses names a URL cannot carry faithfully.
