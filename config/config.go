@@ -31,6 +31,10 @@ type Config struct {
 	PrefetchLimit int64       // bytes prefetched at most; 0 means no limit
 	P2P           string      // on | download-only | off
 	ICEServers    []ICEServer // STUN/TURN servers for WebRTC; none by default
+	// SiteWorker says what becomes of a service worker the site registers itself: "import" runs it
+	// inside planktos's (its push, notification and other handlers keep working), "drop" does not run it.
+	// Either way its register() call gets planktos's registration: a scope has one worker.
+	SiteWorker string
 }
 
 // ICEServer is one WebRTC ICE server, as the browser's RTCIceServer.
@@ -53,6 +57,7 @@ var keys = map[string]any{
 	"prefetch_limit": "50MiB",
 	"p2p":            "on",
 	"ice_servers":    []any{},
+	"site_worker":    "import",
 }
 
 // Default returns the configuration used when nothing is set.

@@ -77,6 +77,10 @@ func decode(v *viper.Viper) (c Config, err error) {
 	if c.P2P, err = oneOf("p2p", v.GetString("p2p"), "on", "download-only", "off"); err != nil {
 		return c, err
 	}
+	key = "site_worker"
+	if c.SiteWorker, err = oneOf("site_worker", v.GetString("site_worker"), "import", "drop"); err != nil {
+		return c, err
+	}
 	key = "ice_servers"
 	c.ICEServers, err = iceServers(v.Get("ice_servers"))
 	return c, err

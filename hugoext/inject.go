@@ -39,6 +39,13 @@ func InstallTag(base string) string {
 	return `<script src="` + html.EscapeString(base+installPath) + `" defer></script>`
 }
 
+// EarlyInstallTag is InstallTag without defer: `<script src="/project/planktos/install.js"></script>`.
+// It is for sites that register a service worker of their own: placed before the page's first script, it
+// runs before any of them, so install.js answers their register() call whenever it comes.
+func EarlyInstallTag(base string) string {
+	return strings.Replace(InstallTag(base), ` defer>`, `>`, 1)
+}
+
 // InjectResult says what Inject found and did.
 type InjectResult struct {
 	Found      int  // install tags already present (script elements whose src path ends in "planktos/install.js", any quoting/case, absolute or relative URL, query string allowed)
@@ -81,6 +88,17 @@ type InjectResult struct {
 // case-sensitive on most servers, and a false "found" would leave a page
 // without a working install tag, while a duplicate is harmless.
 func Inject(page []byte, base string, mode InjectMode) ([]byte, InjectResult) {
+	return inject(page, base, mode, false)
+}
+
+// InjectEarly is Inject for a site that registers its own service worker: it inserts EarlyInstallTag(base)
+// right before the page's first script element when that comes before where Inject would insert, and
+// where Inject would otherwise.
+func InjectEarly(page []byte, base string, mode InjectMode) ([]byte, InjectResult) {
+	return inject(page, base, mode, true)
+}
+
+func inject(page []byte, base string, mode InjectMode, early bool) ([]byte, InjectResult) {
 	s := scan(page)
 	res := s.InjectResult
 	if mode == InjectNever || res.Found > 0 || (res.Fragment && mode != InjectAlways) {
@@ -99,6 +117,12 @@ func Inject(page []byte, base string, mode InjectMode) ([]byte, InjectResult) {
 		at = s.afterHTML
 	}
 	tag := InstallTag(base)
+	if early {
+		tag = EarlyInstallTag(base)
+		if s.firstScript >= 0 && s.firstScript < at {
+			at = s.firstScript
+		}
+	}
 	out := make([]byte, 0, len(page)+len(tag))
 	out = append(append(append(out, page[:at]...), tag...), page[at:]...)
 	res.Injected = true
@@ -109,6 +133,7 @@ func Inject(page []byte, base string, mode InjectMode) ([]byte, InjectResult) {
 type scanResult struct {
 	InjectResult
 	headEnd, bodyStart, afterHead, afterHTML, prepend int
+	firstScript                                       int // the first script start tag
 }
 
 var utf8BOM = []byte("\xef\xbb\xbf")
@@ -117,7 +142,7 @@ var utf8BOM = []byte("\xef\xbb\xbf")
 // len(z.Raw()), which covers every byte up to the current token; an
 // unterminated tag at EOF yields no token and can only lie past every offset.
 func scan(page []byte) scanResult {
-	s := scanResult{headEnd: -1, bodyStart: -1, afterHead: -1, afterHTML: -1}
+	s := scanResult{headEnd: -1, bodyStart: -1, afterHead: -1, afterHTML: -1, firstScript: -1}
 	if bytes.HasPrefix(page, utf8BOM) {
 		s.prepend = len(utf8BOM)
 	}
@@ -160,6 +185,9 @@ func scan(page []byte) scanResult {
 					s.afterHead = off
 				}
 			case "script":
+				if s.firstScript < 0 {
+					s.firstScript = start
+				}
 				s.script(z)
 			case "title", "meta", "link", "style", "base", "noscript":
 			default: // body, or an element that cannot be in head

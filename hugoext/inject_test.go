@@ -300,3 +300,29 @@ func BenchmarkInject(b *testing.B) {
 		}
 	}
 }
+
+// TestInjectEarly: on a site with its own service worker the tag, without defer, comes before the page's
+// first script, so that it runs before any of them; with no script before </head> it goes where Inject
+// puts it.
+func TestInjectEarly(t *testing.T) {
+	tag := EarlyInstallTag("/docs/")
+	if tag != `<script src="/docs/planktos/install.js"></script>` {
+		t.Fatalf("EarlyInstallTag = %s", tag)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{`<html><head><meta charset="utf-8"><script>navigator.serviceWorker.register('/sw.js')</script></head></html>`,
+			`<html><head><meta charset="utf-8">` + tag + `<script>navigator.serviceWorker.register('/sw.js')</script></head></html>`},
+		{`<html><head><title>x</title></head><body><script src="/app.js"></script></body></html>`,
+			`<html><head><title>x</title>` + tag + `</head><body><script src="/app.js"></script></body></html>`},
+		{`<html><head><template><script></script></template></head></html>`,
+			`<html><head><template><script></script></template>` + tag + `</head></html>`},
+	} {
+		got, res := InjectEarly([]byte(tc.in), "/docs/", InjectAuto)
+		if string(got) != tc.want || !res.Injected {
+			t.Errorf("InjectEarly(%s)\n got %s\nwant %s", tc.in, got, tc.want)
+		}
+		if again, res := InjectEarly(got, "/docs/", InjectAuto); string(again) != string(got) || res.Found != 1 {
+			t.Errorf("InjectEarly is not idempotent on %s: %s", got, again)
+		}
+	}
+}

@@ -31,6 +31,8 @@ type cacheEntry struct {
 	Found  int    `json:"f,omitempty"`
 	Frag   bool   `json:"g,omitempty"`
 	Live   bool   `json:"l,omitempty"`
+	// Registers are the page's inline register() arguments (item.registers).
+	Registers []string `json:"r,omitempty"`
 }
 
 // loadCache reads the cache for root from dir; an empty dir disables caching.
@@ -55,7 +57,7 @@ func (c *hashCache) lookup(src source) (item, bool) {
 		return item{}, false
 	}
 	return item{source: src, sha256: e.SHA256, typ: e.Type, html: isHTML(src.rel),
-		page: hugoext.InjectResult{Found: e.Found, Fragment: e.Frag, LiveReload: e.Live}}, true
+		page: hugoext.InjectResult{Found: e.Found, Fragment: e.Frag, LiveReload: e.Live}, registers: e.Registers}, true
 }
 
 // save replaces the cache with what this run learned.
@@ -70,7 +72,7 @@ func (c *hashCache) save(items []item) error {
 			found = 1 // the published page now has the tag
 		}
 		entries[it.rel] = cacheEntry{Size: it.size, MTime: it.mtime.UnixNano(), SHA256: it.sha256, Type: it.typ,
-			Found: found, Frag: it.page.Fragment, Live: it.page.LiveReload}
+			Found: found, Frag: it.page.Fragment, Live: it.page.LiveReload, Registers: it.registers}
 	}
 	b, err := json.Marshal(entries)
 	if err != nil {

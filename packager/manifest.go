@@ -55,6 +55,8 @@ type Runtime struct {
 	PrefetchLimit int64              `json:"prefetchLimit"` // bytes; 0 means no limit
 	P2P           string             `json:"p2p"`           // on | download-only | off
 	ICEServers    []config.ICEServer `json:"iceServers"`
+	// SiteWorkers are the site's own service worker scripts (manifest keys) that planktos.sw.js imports.
+	SiteWorkers []string `json:"siteWorkers,omitempty"`
 }
 
 // seal sets m.Revision from the rest of the manifest.

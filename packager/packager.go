@@ -53,7 +53,9 @@ type Result struct {
 	Added    int   // store files written by this run
 	Cloned   int64 // bytes of those files cloned copy-on-write (FICLONE) instead of copied
 	Pruned   int   // store files and torrents removed because nothing references them anymore
-	Elapsed  time.Duration
+	// SiteWorkers are the service workers the site registers itself, each also reported as a warning.
+	SiteWorkers []SiteWorker
+	Elapsed     time.Duration
 }
 
 // Pack packages opts.Root. It is safe to run again on its own output: planktos's files are never packaged,
@@ -85,6 +87,10 @@ func Pack(ctx context.Context, fsys afero.Fs, opts Options) (*Result, error) {
 		total += s.size
 	}
 	ev.Detail("Found %d files, %s", len(sources), Bytes(total))
+	scripts, err := scriptRegistrations(fsys, sources)
+	if err != nil {
+		return nil, err
+	}
 	if err := prepare(fsys, out, storeDir); err != nil {
 		return nil, err
 	}
@@ -94,7 +100,7 @@ func Pack(ctx context.Context, fsys afero.Fs, opts Options) (*Result, error) {
 
 	ev.Step("Hashing and storing files")
 	st := &storer{fsys: fsys, dir: storeDir, base: base, inject: hugoext.InjectMode(opts.Config.Inject), cache: cache,
-		pieceLength: opts.Config.PieceLength}
+		pieceLength: opts.Config.PieceLength, scripts: scripts}
 	stop := ev.track(&st.done, total)
 	items, err := st.run(ctx, sources, n)
 	stop()
@@ -108,17 +114,23 @@ func Pack(ctx context.Context, fsys afero.Fs, opts Options) (*Result, error) {
 		ev.Detail("%s of them cloned copy-on-write, not copied", Bytes(res.Cloned))
 	}
 
+	res.SiteWorkers = siteWorkers(fsys, items, scripts, &st.loadedBy, base, opts.Config.SiteWorker != "drop")
+	for _, w := range res.SiteWorkers {
+		ev.Warn(workerWarning(w))
+	}
+
 	ev.Step("Building torrents")
 	m, torrents, err := build(ctx, fsys, items, opts, base, prev, n, ev)
 	if err != nil {
 		return nil, err
 	}
+	m.Runtime.SiteWorkers = importedWorkers(res.SiteWorkers)
 	if w := iceWarning(m); w != "" {
 		ev.Warn(w)
 	}
 
 	ev.Step("Writing package")
-	if err := commit(fsys, opts.Root, m, torrents, opts.Config.Enabled); err != nil {
+	if err := commit(fsys, opts.Root, m, torrents, opts.Config.Enabled, sitePrelude(res.SiteWorkers, base)); err != nil {
 		return nil, err
 	}
 	res.Pruned, err = prune(fsys, out, m)
@@ -297,8 +309,9 @@ func build(ctx context.Context, fsys afero.Fs, items []item, opts Options, base 
 	return m, torrents, m.seal()
 }
 
-// commit writes the torrents, the runtime and, last, the manifest that switches to the new package.
-func commit(fsys afero.Fs, root string, m *Manifest, torrents map[string][]byte, enabled bool) error {
+// commit writes the torrents, the runtime (planktos.sw.js starting with prelude) and, last, the manifest
+// that switches to the new package.
+func commit(fsys afero.Fs, root string, m *Manifest, torrents map[string][]byte, enabled bool, prelude []byte) error {
 	out := filepath.Join(root, OutDir)
 	for _, t := range m.Torrents {
 		if err := writeAtomic(fsys, filepath.Join(out, "torrents", t.InfoHash+".torrent"), torrents[t.InfoHash], 0o644); err != nil {
@@ -315,6 +328,9 @@ func commit(fsys afero.Fs, root string, m *Manifest, torrents map[string][]byte,
 		return err
 	}
 	for name, b := range files {
+		if name == SWName && enabled && prelude != nil {
+			b = append(append([]byte{}, prelude...), b...)
+		}
 		if err := writeAtomic(fsys, filepath.Join(root, filepath.FromSlash(name)), b, 0o644); err != nil {
 			return fmt.Errorf("write runtime: %w", explain(err))
 		}

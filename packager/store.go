@@ -29,6 +29,8 @@ type item struct {
 	typ    string
 	page   hugoext.InjectResult
 	html   bool
+	// registers are the register() arguments of the page's inline scripts (see SiteWorker).
+	registers []string
 	// pieces are the SHA-1 piece hashes of the file as its own torrent carries it (pieceLength long
 	// pieces), computed in the same read as sha256 for large files; nil otherwise.
 	pieces      []byte
@@ -42,6 +44,10 @@ type storer struct {
 	base   string // URL path prefix, for the install tag
 	inject hugoext.InjectMode
 	cache  *hashCache
+	// scripts are the site's scripts that register a service worker; while there are any, every page gets
+	// the early install tag. loadedBy records, for each, the first page seen naming it.
+	scripts  map[string][]string
+	loadedBy sync.Map
 	// pieceLength is the configured piece length (0 for automatic), for the pieces of large files.
 	pieceLength int64
 	done        atomic.Int64 // bytes processed, for progress
@@ -92,8 +98,14 @@ func (s *storer) one(src source) (item, error) {
 		return it, err
 	}
 	if it.html { // scanned in every mode: the result also tells which pages lack the tag
+		it.registers = inlineRegistrations(b)
+		s.noteScripts(src.rel, b)
+		inject := hugoext.Inject
+		if len(s.scripts) > 0 || len(it.registers) > 0 {
+			inject = hugoext.InjectEarly
+		}
 		var injected []byte
-		injected, it.page = hugoext.Inject(b, s.base, s.inject)
+		injected, it.page = inject(b, s.base, s.inject)
 		if it.page.Injected {
 			if err := writeAtomic(s.fsys, src.real, injected, src.mode); err != nil {
 				return it, fmt.Errorf("add the install tag to %s: %w", src.real, explain(err))
@@ -112,6 +124,22 @@ func (s *storer) one(src source) (item, error) {
 	return it, s.put(it.sha256, b)
 }
 
+// noteScripts records page as loading those of the registering scripts whose name it contains.
+// Of several, the first in path order is kept, so that the warning does not depend on scheduling.
+func (s *storer) noteScripts(page string, b []byte) {
+	for rel := range s.scripts {
+		if !bytes.Contains(b, []byte(path.Base(rel))) {
+			continue
+		}
+		for {
+			old, seen := s.loadedBy.LoadOrStore(rel, page)
+			if !seen || old.(string) <= page || s.loadedBy.CompareAndSwap(rel, old, page) {
+				break
+			}
+		}
+	}
+}
+
 // has reports whether the store holds a file of that hash and size.
 func (s *storer) has(sha string, size int64) bool {
 	fi, err := s.fsys.Stat(filepath.Join(s.dir, sha))
@@ -128,7 +156,9 @@ func (s *storer) put(sha string, b []byte) error {
 		if fi, err := s.fsys.Stat(dst); err == nil && fi.Size() == int64(len(b)) {
 			return nil
 		}
-		err = writeAtomic(s.fsys, dst, b, 0) // debris of an interrupted run
+		// debris of an interrupted run, or another worker still writing the same content (not counted
+		// twice: the one that created the file counts it)
+		err = writeAtomic(s.fsys, dst, b, 0)
 	} else if err == nil {
 		_, err = f.Write(b)
 		if cerr := f.Close(); err == nil {
@@ -136,12 +166,13 @@ func (s *storer) put(sha string, b []byte) error {
 		}
 		if err != nil {
 			s.fsys.Remove(dst)
+		} else {
+			s.added.Add(1)
 		}
 	}
 	if err != nil {
 		return fmt.Errorf("store %s: %w", dst, explain(err))
 	}
-	s.added.Add(1)
 	return nil
 }
 

@@ -112,9 +112,12 @@ func (c *console) JSON(v any) {
 	enc.Encode(v)
 }
 
-func nonNilStrings(s []string) []string {
+func nonNilStrings(s []string) []string { return nonNil(s) }
+
+// nonNil returns s, or an empty slice for nil, so that JSON shows [] rather than null.
+func nonNil[T any](s []T) []T {
 	if s == nil {
-		return []string{}
+		return []T{}
 	}
 	return s
 }

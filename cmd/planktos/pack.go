@@ -121,6 +121,8 @@ func report(con *console, roots []packaged) {
 		Revision  string                `json:"revision"`
 		Torrents  []packager.TorrentRef `json:"torrents"`
 		ElapsedMS int64                 `json:"elapsedMs"`
+		// SiteWorkers are the site's own service workers (each is also a warning).
+		SiteWorkers []packager.SiteWorker `json:"siteWorkers"`
 	}
 	var out []jsonRoot
 	for _, r := range roots {
@@ -133,7 +135,7 @@ func report(con *console, roots []packaged) {
 			r.res.Files, packager.Bytes(r.res.Bytes), r.BaseURL, torrents, m.Revision, r.res.Elapsed.Seconds())
 		out = append(out, jsonRoot{packaged: r, Files: r.res.Files, Bytes: r.res.Bytes, Pages: r.res.Pages,
 			Injected: r.res.Injected, Added: r.res.Added, Cloned: r.res.Cloned, Pruned: r.res.Pruned, Revision: m.Revision,
-			Torrents: m.Torrents, ElapsedMS: r.res.Elapsed.Milliseconds()})
+			Torrents: m.Torrents, ElapsedMS: r.res.Elapsed.Milliseconds(), SiteWorkers: nonNil(r.res.SiteWorkers)})
 	}
 	if con.jsonOut {
 		con.JSON(map[string]any{"packages": out, "warnings": nonNilStrings(con.warnings)})

@@ -1,6 +1,7 @@
 // planktos/install.js: loaded by every page (`<script src="<base>planktos/install.js" defer>`).
 // Registers the service worker at the site's base, loads the page agent as soon as the registration
-// exists and the page is idle (at once when the worker asks for it: it needs peers), and exposes `window.planktos` ({base, ready, stats(), uninstall(), optOut(on = true)}). Where service
+// exists and the page is idle (at once when the worker asks for it: it needs peers), answers the site's
+// own register() calls with planktos's registration, and exposes `window.planktos` ({base, ready, stats(), uninstall(), optOut(on = true)}). Where service
 // workers are unsupported or disabled it does nothing and logs nothing.
 import { uninstall } from './common/cleanup.js';
 import { optOutKey } from './common/names.js';
@@ -43,7 +44,13 @@ import { optOutKey } from './common/names.js';
   };
   if (!sw) return done(false);
   const c = sw;
-  const registered = c.register(root.href + 'planktos.sw.js', { scope: base, updateViaCache: 'none' });
+  const own = root.href + 'planktos.sw.js';
+  const registered = c.register(own, { scope: base, updateViaCache: 'none' });
+  // a site's own service worker runs inside planktos's (sw/site-worker.js): its register() gets
+  // planktos's registration, so that the scope never flips between the two
+  const reg = c.register.bind(c);
+  /** @type {any} */ (c).register = (/** @type {string|URL} */ u, /** @type {any} */ o) =>
+    (new URL(u, location.href).href === own ? reg(u, o) : registered);
   let started = false;
   const agent = () => {
     if (started) return;

@@ -9,6 +9,7 @@ import { Fetcher } from './fetcher.js';
 import { Stats } from './stats.js';
 import { serveFile } from './serve.js';
 import { isInternal, notFoundKeys, relativePath, resolve } from './routing.js';
+import { importSite, passThrough, siteFetch } from './site-worker.js';
 
 /** @type {any} */
 const sw = self;
@@ -148,7 +149,16 @@ async function report(port) {
     waits: stats.waits,
     stored: m ? (await store.list()).size : 0,
     agent: a ? a.stats : null,
+    site: site.imported.length || site.error ? { imported: site.imported, error: site.error, skipped: site.skipped } : undefined,
   });
+}
+
+/**
+ * A request planktos does not answer: the site's own worker's answer if it gives one, else the network.
+ * @param {FetchEvent} e
+ */
+async function notOurs(e) {
+  return (await siteFetch(site, e, background)) ?? network(e.request);
 }
 
 /** The plain network, counted. @param {Request} req */
@@ -167,23 +177,24 @@ async function handle(e, url, rel) {
   const req = e.request;
   const nav = req.mode === 'navigate';
   const m = nav ? await manifests.revalidate() : await manifests.current();
-  if (!m) return network(req);
+  if (!m) return notOurs(e);
   const route = resolve(url, base, m.files);
   if (route && route.redirect) return Response.redirect(route.redirect, 301);
-  if (!route || !route.key) return nav ? missingPage(req, m, rel) : network(req);
+  if (!route || !route.key) return nav ? missingPage(e, m, rel) : notOurs(e);
   const res = await serveFile(req, m, route.key, { fetcher, stats });
   return res ?? network(req);
 }
 
 /**
- * A page not in the manifest: the network's answer, else (offline) the site's 404 page.
- * @param {Request} req
+ * A page not in the manifest: the site worker's or the network's answer, else (offline) the site's 404 page.
+ * @param {FetchEvent} e
  * @param {import('./manifest.js').Manifest} m
  * @param {string} rel
  */
-async function missingPage(req, m, rel) {
+async function missingPage(e, m, rel) {
+  const req = e.request;
   try {
-    return await network(req);
+    return await notOurs(e);
   } catch (err) {
     for (const key of notFoundKeys(rel, m.files)) {
       const res = await serveFile(req, m, key, { fetcher, stats, status: 404 }).catch(() => null);
@@ -195,14 +206,18 @@ async function missingPage(req, m, rel) {
 
 sw.addEventListener('fetch', (/** @type {FetchEvent} */ e) => {
   const req = e.request;
-  if (req.method !== 'GET' && req.method !== 'HEAD') return;
   const url = new URL(req.url);
-  if (url.origin !== sw.location.origin) return;
+  if ((req.method !== 'GET' && req.method !== 'HEAD') || url.origin !== sw.location.origin) return passThrough(site, e);
   const rel = relativePath(url, base);
   if (rel !== null && req.method === 'GET' && RUNTIME.includes(rel)) {
     e.respondWith(runtimeFile(req).catch(() => fetch(req)).finally(() => flush(e)));
     return;
   }
-  if (rel === null || isInternal(rel)) return;
+  if (rel === null) return passThrough(site, e);
+  if (isInternal(rel)) return;
   e.respondWith(handle(e, url, rel).catch(() => fetch(req)).finally(() => flush(e)));
 });
+
+// The site's own service worker, if it has one (see site-worker.js). Its listeners are added after
+// planktos's, so planktos's message handler sees planktos's messages first.
+const site = importSite(sw, sw.planktosSite);
