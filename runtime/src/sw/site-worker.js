@@ -19,6 +19,7 @@
  * @property {string=} error why importing failed (its handlers then do not run)
  * @property {Array<(e: any) => unknown>} fetch the site's fetch handlers
  * @property {number} skipped install and activate handlers that were not run
+ * @property {any=} scope the worker's global scope, `this` for the handlers
  */
 
 const HELD = ['fetch', 'install', 'activate'];
@@ -36,6 +37,7 @@ export function importSite(g, config) {
   const site = { imported: [], fetch: [], skipped: 0 };
   const urls = (config && config.workers) || [];
   if (!urls.length) return site;
+  site.scope = g;
   const add = g.addEventListener;
   /** @param {string} type @param {any} fn */
   const hold = (type, fn) => {
@@ -86,7 +88,7 @@ export async function siteFetch(site, e, keepAlive) {
   };
   for (const h of site.fetch) {
     try {
-      h.call(self, ev);
+      h.call(site.scope, ev);
     } catch (err) {
       reportLater(err);
     }
@@ -102,7 +104,7 @@ export async function siteFetch(site, e, keepAlive) {
 export function passThrough(site, e) {
   for (const h of site.fetch) {
     try {
-      h.call(self, e);
+      h.call(site.scope, e);
     } catch (err) {
       reportLater(err);
     }
