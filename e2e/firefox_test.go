@@ -138,6 +138,7 @@ type firefox struct {
 
 // ffProc is the driver's process, shared by a Firefox's tabs.
 type ffProc struct {
+	name   string // the browser's, for messages: Firefox, WebKit
 	cmd    *exec.Cmd
 	in     io.WriteCloser
 	exited chan struct{} // closed when the driver's process has exited
@@ -207,20 +208,27 @@ func newFirefox(t *testing.T, profile string, opts ...firefoxOption) *firefox {
 		t.Fatal(err)
 	}
 	cmd := cfg.command(node, args...)
-	if cmd.Dir == "" {
-		cmd.Dir = dir
-	}
-	// its own process group, so that a driver that will not quit is killed together with Firefox (which
-	// the driver also starts with a parent-death signal)
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
-	}
-	cmd.SysProcAttr.Setpgid = true
 	if cmd.Env == nil {
 		cmd.Env = os.Environ()
 	}
 	cmd.Env = append(cmd.Env, "PUPPETEER_SKIP_DOWNLOAD=1")
-	f := &firefox{t: t, profile: profile, ffProc: &ffProc{cmd: cmd, exited: make(chan struct{}), waiting: map[int]chan ffMessage{}}}
+	return startDriver(t, "Firefox", dir, profile, cmd)
+}
+
+// startDriver starts cmd, a driver speaking e2e/firefox/driver.mjs's line protocol (run in dir unless
+// cmd says otherwise) for the browser called name, and waits until the browser can be driven.
+func startDriver(t *testing.T, name, dir, profile string, cmd *exec.Cmd) *firefox {
+	t.Helper()
+	if cmd.Dir == "" {
+		cmd.Dir = dir
+	}
+	// its own process group, so that a driver that will not quit is killed together with the browser
+	// (which the driver also starts with a parent-death signal)
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
+	f := &firefox{t: t, profile: profile, ffProc: &ffProc{name: name, cmd: cmd, exited: make(chan struct{}), waiting: map[int]chan ffMessage{}}}
 	cmd.Stderr = &f.stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -230,7 +238,7 @@ func newFirefox(t *testing.T, profile string, opts ...firefoxOption) *firefox {
 		t.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting the Firefox driver: %v", err)
+		t.Fatalf("starting the %s driver: %v", name, err)
 	}
 	ready := make(chan ffMessage, 1)
 	go f.read(out, ready)
@@ -238,13 +246,13 @@ func newFirefox(t *testing.T, profile string, opts ...firefoxOption) *firefox {
 	select {
 	case m := <-ready:
 		if m.Event != "ready" {
-			t.Fatalf("starting Firefox: %s\n%s", m.Error, f.stderr.String())
+			t.Fatalf("starting %s: %s\n%s", name, m.Error, f.stderr.String())
 		}
 		f.version = m.Version
 	case <-f.exited:
-		t.Fatalf("the Firefox driver exited before Firefox was ready: %v\n%s", cmd.ProcessState, f.stderr.String())
+		t.Fatalf("the %s driver exited before %s was ready: %v\n%s", name, name, cmd.ProcessState, f.stderr.String())
 	case <-time.After(90 * time.Second):
-		t.Fatalf("Firefox not ready after 90 s\n%s", f.stderr.String())
+		t.Fatalf("%s not ready after 90 s\n%s", name, f.stderr.String())
 	}
 	return f
 }
@@ -311,7 +319,7 @@ func (f *firefox) call(cmd map[string]any, d time.Duration) (ffMessage, error) {
 		return ffMessage{}, err
 	}
 	if _, err := f.in.Write(append(b, '\n')); err != nil {
-		return ffMessage{}, fmt.Errorf("writing to the Firefox driver: %v", err)
+		return ffMessage{}, fmt.Errorf("writing to the %s driver: %v", f.name, err)
 	}
 	select {
 	case m := <-ch:
@@ -320,12 +328,12 @@ func (f *firefox) call(cmd map[string]any, d time.Duration) (ffMessage, error) {
 		}
 		return m, nil
 	case <-f.exited:
-		return ffMessage{}, fmt.Errorf("the Firefox driver exited (%v)", f.cmd.ProcessState)
+		return ffMessage{}, fmt.Errorf("the %s driver exited (%v)", f.name, f.cmd.ProcessState)
 	case <-time.After(d):
 		f.mu.Lock()
 		delete(f.waiting, id)
 		f.mu.Unlock()
-		return ffMessage{}, fmt.Errorf("no answer from Firefox within %v", d)
+		return ffMessage{}, fmt.Errorf("no answer from %s within %v", f.name, d)
 	}
 }
 
@@ -436,13 +444,13 @@ func (f *firefox) close() {
 		select {
 		case <-f.exited: // it answered by exiting
 		default:
-			f.t.Errorf("closing Firefox: %v\n%s", err, f.stderr.String())
+			f.t.Errorf("closing %s: %v\n%s", f.name, err, f.stderr.String())
 		}
 	}
 	select {
 	case <-f.exited:
 	case <-time.After(30 * time.Second):
-		f.t.Errorf("the Firefox driver did not exit after closing Firefox; killed")
+		f.t.Errorf("the %s driver did not exit after closing the browser; killed", f.name)
 		f.kill()
 	}
 }
@@ -454,7 +462,7 @@ func (f *firefox) shutdown() {
 	f.closed = true
 	f.mu.Unlock()
 	if f.t.Failed() {
-		f.t.Logf("Firefox driver output (tail):\n%s", f.stderr.String())
+		f.t.Logf("%s driver output (tail):\n%s", f.name, f.stderr.String())
 	}
 	if !closed {
 		f.in.Close() // end of input: the driver quits Firefox
@@ -562,26 +570,6 @@ func ffCheckVideo(t *testing.T, f *firefox, page string) {
 	}
 }
 
-// ffRendersAll opens every page of the site and requires each to render: title, styles, no broken
-// image, controlled by the service worker.
-func ffRendersAll(t *testing.T, f *firefox, pages []string, when string) {
-	t.Helper()
-	for _, p := range pages {
-		if p == "404.html" {
-			continue
-		}
-		f.open("/" + p)
-		var r rendered
-		f.mustEval(renderJS, &r)
-		var controlled bool
-		f.mustEval(`!!navigator.serviceWorker.controller`, &controlled)
-		if r.Title == "" || !r.Styled || len(r.Broken) > 0 || !controlled {
-			t.Errorf("%s: /%s: %+v, controlled %v", when, p, r, controlled)
-		}
-		ffConsole(t, f, when+", /"+p+" and leaving the page before")
-	}
-}
-
 // ffKnownErrors sorts console lines into the known Firefox one and the rest. Known: Firefox (153 ESR)
 // logs "Failed to load ‘URL’. A ServiceWorker intercepted the request and encountered an unexpected
 // error." (often with an empty URL, ‘’) when the page stops reading a response its service worker is
@@ -615,148 +603,13 @@ func ffConsole(t *testing.T, f *firefox, when string) {
 	}
 }
 
-// Firefox ESR as shipped on the flat test origin (http://127.0.0.1:PORT, a secure context in Firefox
-// too): the first visit is controlled and prefetches the site; every page renders; the video plays and
-// seeks; with the origin down everything renders again, also for a returning visitor (the same profile,
-// Firefox restarted); with the origin back, the returning visitor gets an update; and the kill switch
-// unregisters planktos.
+// Firefox ESR as shipped: the runtime's core promises (coreTest).
 func TestFirefoxCore(t *testing.T) {
 	needFirefox(t)
-	dir := packedSite(t, "/", "")
-	m := readManifest(t, dir)
-	srv := serveSite(t, dir, "/")
-	var uaMu sync.Mutex
-	untagged := map[string]string{} // path → User-Agent, of requests without the browser's tag
-	srv.override = func(w http.ResponseWriter, r *http.Request) bool {
-		if !strings.HasSuffix(r.UserAgent(), " planktos-e2e/core") {
-			uaMu.Lock()
-			untagged[r.URL.Path] = r.UserAgent()
-			uaMu.Unlock()
-		}
-		return false
-	}
-	profile := t.TempDir()
-	f := newFirefox(t, profile, firefoxUA("core"))
-	t.Logf("%s", f.version)
-
-	start := time.Now()
-	s := f.installed("/", m.storable())
-	t.Logf("first visit: installed and prefetched %d files in %v: %+v", m.storable(), time.Since(start), s)
-	if !s.Controlled || s.Revision != m.Revision {
-		t.Fatalf("stats after the first visit: %+v (want controlled, revision %s)", s, m.Revision)
-	}
-	var ua string
-	f.mustEval(`navigator.userAgent`, &ua)
-	if !strings.HasSuffix(ua, " planktos-e2e/core") {
-		t.Errorf("User-Agent %q lacks the tag", ua)
-	}
-	ffConsole(t, f, "first visit")
-	uaMu.Lock()
-	if len(untagged) > 0 { // the service worker's and the page agent's requests carry it too
-		t.Errorf("requests without the User-Agent tag: %q", untagged)
-	}
-	uaMu.Unlock()
-
-	pages := m.pages(t, dir)
-	ffRendersAll(t, f, pages, "online")
-	ffConsole(t, f, "online")
-	ffCheckVideo(t, f, "/media/")
-	ffConsole(t, f, "online, video")
-
-	srv.stop()
-	start = time.Now()
-	ffRendersAll(t, f, pages, "origin down")
-	t.Logf("%d pages rendered with the origin down in %v", len(pages), time.Since(start))
-	ffConsole(t, f, "origin down")
-	ffCheckVideo(t, f, "/media/")
-	ffConsole(t, f, "origin down, video")
-	f.open("/no/such/page/")
-	var title string
-	f.mustEval(`document.title`, &title)
-	if !strings.Contains(strings.ToLower(title), "not found") && !strings.Contains(title, "404") {
-		t.Errorf("origin down, a missing page shows title %q, want the site's 404 page", title)
-	}
-	f.consoleErrors() // the 404 page's own status may be logged, as it should be
-	f.close()
-
-	// a returning visitor, the origin still down: Firefox wrote the service worker and the store out
-	// when it quit
-	f = newFirefox(t, profile, firefoxUA("core"))
-	f.open("/gallery/diatom/")
-	var back rendered
-	f.mustEval(renderJS, &back)
-	var controlled bool
-	f.mustEval(`!!navigator.serviceWorker.controller`, &controlled)
-	if back.Title == "" || !back.Styled || len(back.Broken) > 0 || !controlled {
-		t.Errorf("returning with the origin down: %+v, controlled %v", back, controlled)
-	}
-	ffConsole(t, f, "returning, origin down")
-	f.close()
-
-	// an update, for a returning visitor: the same profile, Firefox started again
-	page := filepath.Join(dir, "about", "index.html")
-	html, err := os.ReadFile(page)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, page, []byte(strings.Replace(string(html), "</body>", `<p id="updated">revision two</p></body>`, 1)))
-	pack(t, dir, "/", "")
-	next := readManifest(t, dir)
-	if next.Revision == m.Revision {
-		t.Fatal("repackaging did not change the revision")
-	}
-	srv.start(t)
-	f = newFirefox(t, profile, firefoxUA("core"))
-	navs := 0
-	f.waitFor("the returning visitor to see the update", 60*time.Second, func() bool {
-		f.open("/about/")
-		navs++
-		var updated bool
-		f.mustEval(`!!document.getElementById('updated')`, &updated)
-		return updated
+	coreTest(t, coreEngine{
+		launch:  func(t *testing.T, profile string) *firefox { return newFirefox(t, profile, firefoxUA("core")) },
+		console: ffConsole,
 	})
-	t.Logf("the update showed after %d navigation(s)", navs)
-	f.waitFor("the new revision prefetched", 60*time.Second, func() bool {
-		s = f.stats()
-		return s.Revision == next.Revision && s.Stored == next.storable()
-	})
-	ffConsole(t, f, "update")
-
-	// the kill switch: a navigation brings the new install.js (the service worker refreshes it in the
-	// background), a later one runs it; keep browsing, as a returning visitor does, until it has
-	pack(t, dir, "/", "enabled = false\n")
-	var left struct {
-		Registrations int      `json:"registrations"`
-		Caches        []string `json:"caches"`
-	}
-	const probe = `(async () => ({
-	  registrations: (await navigator.serviceWorker.getRegistrations()).length,
-	  caches: (await caches.keys()).filter(n => n.startsWith('planktos')),
-	}))()`
-	start, lastNav := time.Now(), time.Time{}
-	f.waitFor("planktos's storage removed by the kill switch", 90*time.Second, func() bool {
-		if time.Since(lastNav) > 4*time.Second {
-			f.open("/about/")
-			lastNav = time.Now()
-		}
-		f.mustEval(probe, &left)
-		return len(left.Caches) == 0 && left.Registrations == 0
-	})
-	t.Logf("kill switch: storage and registration removed %v after repackaging", time.Since(start))
-	f.open("about:blank")
-	f.open("/")
-	f.mustEval(probe, &left)
-	f.mustEval(`!!navigator.serviceWorker.controller`, &controlled)
-	if left.Registrations != 0 || len(left.Caches) != 0 || controlled {
-		t.Errorf("after the kill switch, leaving and coming back: %+v, controlled %v", left, controlled)
-	}
-	var r rendered
-	f.mustEval(renderJS, &r)
-	if r.Title == "" || !r.Styled || len(r.Broken) > 0 {
-		t.Errorf("after the kill switch the home page did not render: %+v", r)
-	}
-	ffConsole(t, f, "kill switch")
-	f.close()
 }
 
 // ffSWProbeJS registers /sw.js (which answers /probe itself and claims its clients) and reports what
