@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -33,12 +34,16 @@ const noServer = "a folder has no server; run planktos verify on the deployed si
 // a JavaScript type and without a redirect: browsers refuse to register a worker otherwise.
 func (r *run) checkServiceWorker(ctx context.Context) Check {
 	if r.web == nil {
-		f, err := r.src.open(ctx, swPath)
+		body, err := readAll(ctx, r.src, swPath, 16<<20)
 		if err != nil {
 			return fail(CheckServiceWorker, fixRepack, "%s is missing: %v", r.src.where(swPath), err)
 		}
-		f.Close()
-		return pass(CheckServiceWorker, "%s is at the publish root (its type and redirects depend on the host)", swPath)
+		c, ok := r.siteWorkers(body)
+		if !ok {
+			return c
+		}
+		return pass(CheckServiceWorker, "%s is at the publish root (its type and redirects depend on the host)%s",
+			swPath, c.Message)
 	}
 	u := r.web.url(swPath)
 	resp, err := r.web.do(ctx, http.MethodGet, swPath, nil, false)
@@ -63,7 +68,34 @@ func (r *run) checkServiceWorker(ctx context.Context) Check {
 		return fail(CheckServiceWorker, fixSWType, "%s is served as %q: browsers register a service worker only "+
 			"from a JavaScript type", u, ct)
 	}
-	return pass(CheckServiceWorker, "%s is served as %s, without a redirect", u, ct)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fail(CheckServiceWorker, fixDeploy, "GET %s: %v", u, err)
+	}
+	c, ok := r.siteWorkers(body)
+	if !ok {
+		return c
+	}
+	return pass(CheckServiceWorker, "%s is served as %s, without a redirect%s", u, ct, c.Message)
+}
+
+// siteWorkers checks that planktos.sw.js imports the site's own service workers the manifest lists (see
+// packager.SiteWorker). It returns a failing check, or ok and a message tail naming them.
+func (r *run) siteWorkers(sw []byte) (Check, bool) {
+	if r.m == nil || len(r.m.Runtime.SiteWorkers) == 0 {
+		return Check{}, true
+	}
+	names := strings.Join(r.m.Runtime.SiteWorkers, ", ")
+	first, _, _ := bytes.Cut(sw, []byte("\n"))
+	for _, w := range r.m.Runtime.SiteWorkers {
+		if !bytes.HasPrefix(first, []byte("self.planktosSite=")) || !bytes.Contains(first, []byte(w+`"`)) {
+			return fail(CheckServiceWorker, "deploy planktos.sw.js together with the package (planktos writes both)",
+				"the manifest says planktos.sw.js runs the site's own service worker %s, but this planktos.sw.js "+
+					"does not import it: the site's worker would not run at all", w), false
+		}
+	}
+	return Check{Message: fmt.Sprintf("; it runs the site's own service worker %s (its install and activate "+
+		"handlers do not run; site_worker = \"drop\" turns that off)", names)}, true
 }
 
 // checkHTTPS checks that the site is served over HTTPS, or from localhost, where browsers also run service

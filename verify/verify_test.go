@@ -389,3 +389,36 @@ func TestBadTarget(t *testing.T) {
 		}
 	}
 }
+
+// themeWorker is a site whose theme registers its own service worker, which planktos.sw.js imports.
+var themeWorker = map[string]string{
+	"js/theme.js": "navigator.serviceWorker.register('/sw.js')",
+	"sw.js":       "self.addEventListener('push', () => {})",
+	"theme/index.html": `<!doctype html><html><head><title>t</title><script src="/js/theme.js" defer></script>` +
+		`</head><body>t</body></html>`,
+}
+
+// verify names the site's own worker planktos.sw.js runs, over HTTP and in a folder, and fails when the
+// deployed planktos.sw.js does not import it (a stale or hand-made one).
+func TestSiteWorker(t *testing.T) {
+	s := newSite(t, options{files: []map[string]string{small, themeWorker}}, false)
+	for _, target := range []string{s.url, s.dir} {
+		rep := s.verify(t, target)
+		expect(t, rep)
+		if c := check(rep, verify.CheckServiceWorker); !strings.Contains(c.Message, "runs the site's own service worker sw.js") {
+			t.Errorf("%s: %q does not name the site's worker", target, c.Message)
+		}
+	}
+	stale := newSite(t, options{files: []map[string]string{small, themeWorker}, mutate: func(t *testing.T, dir string, m *packager.Manifest) {
+		b, _ := os.ReadFile(filepath.Join(dir, "planktos.sw.js"))
+		_, rest, _ := strings.Cut(string(b), "\n")
+		os.WriteFile(filepath.Join(dir, "planktos.sw.js"), []byte(rest), 0o644)
+	}}, false)
+	for _, target := range []string{stale.url, stale.dir} {
+		rep := stale.verify(t, target)
+		expect(t, rep, verify.CheckServiceWorker)
+		if c := check(rep, verify.CheckServiceWorker); !strings.Contains(c.Message, "does not import it") {
+			t.Errorf("%s: %q", target, c.Message)
+		}
+	}
+}
