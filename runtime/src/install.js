@@ -5,6 +5,7 @@
 // workers are unsupported or disabled it does nothing and logs nothing.
 import { uninstall } from './common/cleanup.js';
 import { optOutKey } from './common/names.js';
+import { WIN_NEED_AGENT, WIN_POLICY, WIN_STATS, WIN_UPDATE } from './common/protocol.js';
 
 (() => {
   const s = /** @type {HTMLScriptElement|null} */ (document.currentScript);
@@ -28,7 +29,7 @@ import { optOutKey } from './common/names.js';
       if (!c) return resolve({ controlled: false });
       const ch = new MessageChannel();
       ch.port1.onmessage = (e) => resolve(e.data);
-      c.postMessage({ planktos: 'stats' }, [ch.port2]);
+      c.postMessage({ planktos: WIN_STATS }, [ch.port2]);
       setTimeout(() => resolve({ controlled: true, timeout: true }), 3000);
     }),
     uninstall: () => uninstall(base),
@@ -39,7 +40,7 @@ import { optOutKey } from './common/names.js';
         if (on) localStorage.setItem(optOutKey(base), '1');
         else localStorage.removeItem(optOutKey(base));
       } catch { /* storage blocked: nothing was running either */ }
-      sw?.controller?.postMessage({ planktos: 'policy' });
+      sw?.controller?.postMessage({ planktos: WIN_POLICY });
     },
   };
   if (!sw) return done(false);
@@ -63,8 +64,8 @@ import { optOutKey } from './common/names.js';
   c.addEventListener('message', (e) => {
     const d = e.data && e.data.planktos;
     // the service worker saw a new runtime published: have the browser fetch it now
-    if (d === 'update') registered.then((r) => r.update()).catch(() => {});
-    if (d === 'need-agent') agent();
+    if (d === WIN_UPDATE) registered.then((r) => r.update()).catch(() => {});
+    if (d === WIN_NEED_AGENT) agent();
   });
   c.startMessages();
   registered.then((reg) => {

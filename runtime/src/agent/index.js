@@ -14,6 +14,7 @@ import { prefetchPlan, pool } from './prefetch.js';
 import { meteredConnection, optedOut, p2pMode } from './policy.js';
 import { Swarm } from './swarm.js';
 import { repairOnControl } from './repair.js';
+import { Op, WIN_AGENT, WIN_NEED_AGENT } from '../common/protocol.js';
 
 /** @typedef {import('../sw/manifest.js').Manifest} Manifest */
 /** @typedef {{peers: number, http: number, uploaded: number}} Counts */
@@ -50,10 +51,10 @@ class Agent {
 
   async start() {
     const sw = navigator.serviceWorker;
-    sw.addEventListener('message', (e) => { if (e.data && e.data.planktos === 'need-agent') void this.connect(); });
+    sw.addEventListener('message', (e) => { if (e.data && e.data.planktos === WIN_NEED_AGENT) void this.connect(); });
     addEventListener('pagehide', () => {
       saveCounts(this.counts);
-      this.port?.postMessage({ op: 'bye' });
+      this.port?.postMessage({ op: Op.bye });
     });
     /** @type {any} */ (navigator).connection?.addEventListener?.('change', () => void this.reload(true).catch(() => {}));
     // the swarm starts while the service worker still installs (a first visit): it waits for nobody
@@ -78,8 +79,8 @@ class Agent {
     this.server.listen(ch.port1);
     this.port?.close();
     this.port = ch.port1;
-    reg.active.postMessage({ planktos: 'agent' }, [ch.port2]);
-    if (this.swarm?.firstPeerAt != null) this.port.postMessage({ op: 'reach', ok: true });
+    reg.active.postMessage({ planktos: WIN_AGENT }, [ch.port2]);
+    if (this.swarm?.firstPeerAt != null) this.port.postMessage({ op: Op.reach, ok: true });
   }
 
   /** Reads the manifest the service worker keeps (or, failing that, the origin's). */
@@ -124,7 +125,7 @@ class Agent {
       this.swarm = new Swarm(base, this.store, m, this.counts);
       this.swarm.onPeer = () => this.schedulePrefetch();
       // the service worker waits for peers only where they proved reachable (see sw/agent-link.js)
-      this.swarm.onReach = (ok) => this.port?.postMessage({ op: 'reach', ok });
+      this.swarm.onReach = (ok) => this.port?.postMessage({ op: Op.reach, ok });
       this.swarm.onCount = () => this.counted();
     }
     this.swarm?.setUploads(mode === 'on');
@@ -143,9 +144,9 @@ class Agent {
 
   /** @param {any} msg */
   onNote(msg) {
-    if (msg.op === 'stored') this.swarm?.rescan(msg.sha);
-    if (msg.op === 'manifest') void this.reload().catch(() => {});
-    if (msg.op === 'policy') void this.reload(true).catch(() => {});
+    if (msg.op === Op.stored) this.swarm?.rescan(msg.sha);
+    if (msg.op === Op.manifest) void this.reload().catch(() => {});
+    if (msg.op === Op.policy) void this.reload(true).catch(() => {});
   }
 
   /** Runs one prefetch pass at a time. @param {Manifest} m */

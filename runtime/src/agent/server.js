@@ -1,6 +1,8 @@
 // Answers the service worker's questions over the MessagePort: byte ranges of files streamed as
 // chunks from the swarm (WebTorrent prioritises exactly the pieces asked for), cancellation, stats.
 
+import { Op } from '../common/protocol.js';
+
 /** @typedef {import('./swarm.js').Swarm} Swarm */
 
 export class AgentServer {
@@ -33,10 +35,10 @@ export class AgentServer {
   /** @param {MessagePort} port @param {any} msg */
   onMessage(port, msg) {
     if (!msg) return;
-    if (msg.op === 'read') void this.read(port, msg);
-    else if (msg.op === 'cancel') this.cancel(msg.id);
-    else if (msg.op === 'more') this.more(msg.id);
-    else if (msg.op === 'stats') port.postMessage({ id: msg.id, stats: this.stats() });
+    if (msg.op === Op.read) void this.read(port, msg);
+    else if (msg.op === Op.cancel) this.cancel(msg.id);
+    else if (msg.op === Op.more) this.more(msg.id);
+    else if (msg.op === Op.stats) port.postMessage({ id: msg.id, stats: this.stats() });
     else this.other(msg);
   }
 

@@ -3,7 +3,9 @@
 // that navigated took its agent along: the worker then asks the open windows for one (a page starts
 // its agent at once when asked). Every wait has a deadline: a dead or slow agent costs at most that.
 
-/** @typedef {{chunk?: ArrayBuffer, done?: boolean, error?: string, stats?: object, id: number}} AgentReply */
+import { Op, WIN_NEED_AGENT } from '../common/protocol.js';
+
+/** @typedef {import('../common/protocol.js').Reply} AgentReply */
 
 /** ms a read waits for peers before HTTP while peers proved reachable lately (see AgentLink.patience). */
 export const REACHED_WAIT = 2500;
@@ -31,6 +33,8 @@ export class AgentLink {
     this.pending = new Map();
     /** @type {Array<() => void>} */
     this.waiters = [];
+    /** @type {Promise<boolean>|null} the windows being asked for an agent (false: there are none) */
+    this.asking = null;
   }
 
   /** Adopts a port sent by a leading page agent. @param {MessagePort} port */
@@ -63,8 +67,8 @@ export class AgentLink {
   /** @param {AgentReply} m */
   _onReply(m) {
     const op = m && /** @type {any} */ (m).op;
-    if (op === 'bye') return this.drop(this.port);
-    if (op === 'reach') {
+    if (op === Op.bye) return this.drop(this.port);
+    if (op === Op.reach) {
       this.reachedAt = /** @type {any} */ (m).ok ? Date.now() : 0;
       return;
     }
@@ -74,25 +78,32 @@ export class AgentLink {
 
   /**
    * A port to the agent. Without one, the open windows are asked to start or reconnect their agent
-   * (at most once a second), and the port is awaited up to `ms` (0: not at all).
+   * (at most once a second; concurrent callers share one ask), and the port is awaited up to `ms`
+   * (0: not at all).
    * @param {number} ms
    * @returns {Promise<MessagePort|null>}
    */
   async get(ms) {
     if (this.port) return this.port;
-    const now = Date.now();
-    if (now - this.lastAsk >= 1000) {
-      this.lastAsk = now;
-      const wins = await /** @type {any} */ (self).clients.matchAll({ type: 'window' });
-      if (wins.length === 0) return null;
-      for (const w of wins) w.postMessage({ planktos: 'need-agent' });
+    if (!this.asking && Date.now() - this.lastAsk >= 1000) {
+      this.lastAsk = Date.now();
+      this.asking = this.askWindows().finally(() => { this.asking = null; });
     }
+    const asking = this.asking;
+    if (asking && !(await asking)) return null;
     if (ms <= 0 || this.port) return this.port;
     await new Promise((resolve) => {
       const t = setTimeout(resolve, ms);
       this.waiters.push(() => { clearTimeout(t); resolve(undefined); });
     });
     return this.port;
+  }
+
+  /** Asks the open windows to start or reconnect their agent; false when there are none. */
+  async askWindows() {
+    const wins = await /** @type {any} */ (self).clients.matchAll({ type: 'window' });
+    for (const w of wins) w.postMessage({ planktos: WIN_NEED_AGENT });
+    return wins.length > 0;
   }
 
   /**
@@ -162,7 +173,7 @@ export class AgentLink {
       /** @param {string} why @param {boolean} dead */
       const fail = (why, dead) => {
         finish();
-        this.notify({ op: 'cancel', id });
+        this.notify({ op: Op.cancel, id });
         if (dead) this.drop(port);
         failed = new Error(`planktos agent: ${why}`);
         if (!started) resolve(null);
@@ -173,7 +184,7 @@ export class AgentLink {
           const deliver = () => {
             if (queue.length > 0) {
               c.enqueue(/** @type {Uint8Array} */ (queue.shift()));
-              this.notify({ op: 'more', id });
+              this.notify({ op: Op.more, id });
             } else if (failed) c.error(failed);
             else if (done) c.close();
             else return void (waiting = deliver);
@@ -181,7 +192,7 @@ export class AgentLink {
           };
           deliver();
         }),
-        cancel: () => { finish(); this.notify({ op: 'cancel', id }); },
+        cancel: () => { finish(); this.notify({ op: Op.cancel, id }); },
       }, { highWaterMark: 0 });
       this.pending.set(id, (m) => {
         if (m.error) return fail(m.error, false);
@@ -190,7 +201,7 @@ export class AgentLink {
         if (!started) { started = true; this.misses = 0; resolve(stream); }
         wake();
       });
-      port.postMessage({ op: 'read', id, sha, start, end, wait: patience });
+      port.postMessage({ op: Op.read, id, sha, start, end, wait: patience });
     });
   }
 }

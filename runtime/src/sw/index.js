@@ -10,6 +10,7 @@ import { Stats } from './stats.js';
 import { serveFile } from './serve.js';
 import { isInternal, notFoundKeys, relativePath, resolve } from './routing.js';
 import { importSite, passThrough, siteFetch } from './site-worker.js';
+import { Op, WIN_AGENT, WIN_POLICY, WIN_STATS, WIN_UPDATE } from '../common/protocol.js';
 
 /** @type {any} */
 const sw = self;
@@ -22,7 +23,7 @@ const agent = new AgentLink();
 const stats = new Stats(base);
 const fetcher = new Fetcher({ base, store, agent });
 const manifests = new ManifestKeeper(base, (next) => {
-  agent.notify({ op: 'manifest', revision: next.revision });
+  agent.notify({ op: Op.manifest, revision: next.revision });
   fetcher.hot.retain(referencedHashes(next));
   background(store.retain(referencedHashes(next)));
   background(dropOldTorrents(next));
@@ -107,7 +108,7 @@ async function refreshRuntime(cache, url, kept) {
   await cache.put(url, res);
   // The pages ask the browser to update: Chromium delays a service worker's update() of itself (by
   // 30 s and more), and such a pending update holds back the kill switch's unregister().
-  for (const w of await sw.clients.matchAll({ type: 'window' })) w.postMessage({ planktos: 'update' });
+  for (const w of await sw.clients.matchAll({ type: 'window' })) w.postMessage({ planktos: WIN_UPDATE });
 }
 
 sw.addEventListener('install', (/** @type {ExtendableEvent} */ e) => {
@@ -128,18 +129,18 @@ sw.addEventListener('activate', (/** @type {ExtendableEvent} */ e) => {
 
 sw.addEventListener('message', (/** @type {ExtendableMessageEvent} */ e) => {
   const d = e.data;
-  if (d && d.planktos === 'policy') return agent.notify({ op: 'policy' }); // a visitor opted out or in
+  if (d && d.planktos === WIN_POLICY) return agent.notify({ op: Op.policy }); // a visitor opted out or in
   const port = e.ports && e.ports[0];
   if (!d || !port) return;
-  if (d.planktos === 'agent') agent.adopt(port);
-  if (d.planktos === 'stats') e.waitUntil(report(port));
+  if (d.planktos === WIN_AGENT) agent.adopt(port);
+  if (d.planktos === WIN_STATS) e.waitUntil(report(port));
 });
 
 /** Answers `planktos.stats()`. @param {MessagePort} port */
 async function report(port) {
   await stats.loaded;
   const m = await manifests.current();
-  const a = await agent.ask({ op: 'stats' }, 1600); // a restarted worker asks the page for a new port first
+  const a = await agent.ask({ op: Op.stats }, 1600); // a restarted worker asks the page for a new port first
   port.postMessage({
     controlled: true,
     build: BUILD,

@@ -1,0 +1,57 @@
+// The messages between a site's pages and its service worker: the one definition of their names and
+// fields. Two channels carry them.
+//
+// Window messages go between a page (install.js, the page agent) and the worker with postMessage; their
+// data is `{planktos: <name>}`:
+//   agent       page agent → worker   hands over a MessagePort (in `ports`): the agent channel below
+//   need-agent  worker → pages        no agent port: start the agent, or hand over a fresh port
+//   stats       page → worker         answer `planktos.stats()` on the MessagePort sent along
+//   policy      page → worker         the visitor opted out of peers or back in: tell the agent
+//   update      worker → pages        a new runtime (or the kill switch) was published: update now
+//
+// Agent messages go over the agent's MessagePort; their data is `{op: <name>, ...}`, a read's replies are
+// `{id, chunk?, done?, error?}`:
+//   read      worker → agent   stream bytes [start, end] of file `sha`, waiting up to `wait` ms for peers
+//   more      worker → agent   one more chunk of read `id` may come (flow control)
+//   cancel    worker → agent   read `id` is no longer wanted
+//   stats     worker → agent   reply `{id, stats}` with the agent's counters
+//   manifest  worker → agent   a new manifest (`revision`) was adopted: follow it
+//   policy    worker → agent   the P2P mode may have changed: reload it
+//   stored    worker → agent   file `sha` is now in the store: seed it
+//   reach     agent → worker   whether the agent reached a peer (`ok`): reads may wait for peers
+//   bye       agent → worker   the agent's page is going away: forget this port
+
+// Names of window messages (the `planktos` field); single constants, so that install.js stays small.
+export const WIN_AGENT = 'agent';
+export const WIN_NEED_AGENT = 'need-agent';
+export const WIN_STATS = 'stats';
+export const WIN_POLICY = 'policy';
+export const WIN_UPDATE = 'update';
+
+/** Names of agent messages (the `op` field). */
+export const Op = /* @__PURE__ */ Object.freeze({
+  read: 'read',
+  more: 'more',
+  cancel: 'cancel',
+  stats: 'stats',
+  manifest: 'manifest',
+  policy: 'policy',
+  stored: 'stored',
+  reach: 'reach',
+  bye: 'bye',
+});
+
+/**
+ * @typedef {{op: 'read', id: number, sha: string, start: number, end: number, wait: number}} ReadMsg
+ * @typedef {{op: 'more'|'cancel', id: number}} FlowMsg
+ * @typedef {{op: 'stats', id: number}} StatsMsg
+ * @typedef {{op: 'manifest', revision: string}} ManifestMsg
+ * @typedef {{op: 'policy'}} PolicyMsg
+ * @typedef {{op: 'stored', sha: string}} StoredMsg
+ * @typedef {ReadMsg|FlowMsg|StatsMsg|ManifestMsg|PolicyMsg|StoredMsg} ToAgent what the worker sends
+ * @typedef {{op: 'reach', ok: boolean}} ReachMsg
+ * @typedef {{op: 'bye'}} ByeMsg
+ * @typedef {{id: number, chunk?: ArrayBuffer, done?: boolean, error?: string, stats?: object}} Reply a
+ *   reply to a read (chunks, then done or error) or to stats
+ * @typedef {ReachMsg|ByeMsg|Reply} FromAgent what the agent sends
+ */
