@@ -1,6 +1,6 @@
 // Package hugoext reads what planktos needs from a Hugo site: where it publishes (publishDir, one root per
-// language on multihost sites), where it is served (baseURL, with any subpath), and inserts the install
-// tag into its pages.
+// language on multihost sites), and where it is served (baseURL, with any subpath).
+// Inserting the install tag into pages is package inject's, which knows nothing of Hugo.
 //
 // Configuration is read the way Hugo v0.165 reads it, without importing Hugo: the first of hugo.* and
 // config.* (toml, yaml, yml, json) in the source folder, then config/_default and config/<environment>

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/anacrolix/torrent/metainfo"
-	"github.com/planktos/planktos/hugoext"
+	"github.com/planktos/planktos/inject"
 	"github.com/spf13/afero"
 )
 
@@ -57,7 +57,7 @@ func (c *hashCache) lookup(src source) (item, bool) {
 		return item{}, false
 	}
 	return item{source: src, sha256: e.SHA256, typ: e.Type, html: isHTML(src.rel),
-		page: hugoext.InjectResult{Found: e.Found, Fragment: e.Frag, LiveReload: e.Live}, registers: e.Registers}, true
+		page: inject.Result{Found: e.Found, Fragment: e.Frag, LiveReload: e.Live}, registers: e.Registers}, true
 }
 
 // save replaces the cache with what this run learned.

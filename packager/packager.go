@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/planktos/planktos/config"
-	"github.com/planktos/planktos/hugoext"
+	"github.com/planktos/planktos/inject"
 	"github.com/planktos/planktos/runtime"
 	"github.com/spf13/afero"
 )
@@ -99,7 +99,7 @@ func Pack(ctx context.Context, fsys afero.Fs, opts Options) (*Result, error) {
 	cache := loadCache(fsys, opts.CacheDir, opts.Root)
 
 	ev.Step("Hashing and storing files")
-	st := &storer{fsys: fsys, dir: storeDir, base: base, inject: hugoext.InjectMode(opts.Config.Inject), cache: cache,
+	st := &storer{fsys: fsys, dir: storeDir, base: base, inject: inject.Mode(opts.Config.Inject), cache: cache,
 		pieceLength: opts.Config.PieceLength, scripts: scripts}
 	stop := ev.track(&st.done, total)
 	items, err := st.run(ctx, sources, n)

@@ -18,7 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/planktos/planktos/hugoext"
+	"github.com/planktos/planktos/inject"
 	"github.com/spf13/afero"
 )
 
@@ -27,7 +27,7 @@ type item struct {
 	source
 	sha256 string
 	typ    string
-	page   hugoext.InjectResult
+	page   inject.Result
 	html   bool
 	// registers are the register() arguments of the page's inline scripts (see SiteWorker).
 	registers []string
@@ -42,7 +42,7 @@ type storer struct {
 	fsys   afero.Fs
 	dir    string // the store folder
 	base   string // URL path prefix, for the install tag
-	inject hugoext.InjectMode
+	inject inject.Mode
 	cache  *hashCache
 	// scripts are the site's scripts that register a service worker; while there are any, every page gets
 	// the early install tag. loadedBy records, for each, the first page seen naming it.
@@ -100,12 +100,12 @@ func (s *storer) one(src source) (item, error) {
 	if it.html { // scanned in every mode: the result also tells which pages lack the tag
 		it.registers = inlineRegistrations(b)
 		s.noteScripts(src.rel, b)
-		inject := hugoext.Inject
+		insert := inject.Page
 		if len(s.scripts) > 0 || len(it.registers) > 0 {
-			inject = hugoext.InjectEarly
+			insert = inject.Early
 		}
 		var injected []byte
-		injected, it.page = inject(b, s.base, s.inject)
+		injected, it.page = insert(b, s.base, s.inject)
 		if it.page.Injected {
 			if err := writeAtomic(s.fsys, src.real, injected, src.mode); err != nil {
 				return it, fmt.Errorf("add the install tag to %s: %w", src.real, explain(err))

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/planktos/planktos/config"
-	"github.com/planktos/planktos/hugoext"
+	"github.com/planktos/planktos/inject"
 	"github.com/planktos/planktos/internal/testsite"
 	"github.com/planktos/planktos/packager"
 	"github.com/spf13/afero"
@@ -42,7 +42,7 @@ func TestTestsiteInstallTag(t *testing.T) {
 				t.Fatal(err)
 			}
 			base := res.Manifest.Base
-			tag := []byte(hugoext.InstallTag(base))
+			tag := []byte(inject.Tag(base))
 			injected := 0
 			for p, orig := range before {
 				after, err := os.ReadFile(filepath.Join(dir, p))

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/planktos/planktos/hugoext"
+	"github.com/planktos/planktos/inject"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -124,7 +124,7 @@ func (r *run) page(ctx context.Context, name string) (problem, fix string, fragm
 			return name + " changed since it was packaged", fixRepack, false
 		}
 	}
-	_, res := hugoext.Inject(b, r.m.Base, hugoext.InjectNever)
+	_, res := inject.Page(b, r.m.Base, inject.Never)
 	switch {
 	case res.LiveReload:
 		return name + " loads livereload.js (output of `hugo server`)", fixLiveReload, false

@@ -1,4 +1,11 @@
-package hugoext
+// Package inject finds and inserts planktos's install tag in HTML pages, for any site generator.
+//
+// Tag and EarlyTag build the tag for a site's URL path prefix; Page inserts it into a page that lacks
+// it, and Early does so for sites that register a service worker of their own, before their first
+// script. Both also report what they found (install tags already present, a fragment, a page from
+// `hugo server`), so that a caller that must not change pages (verify) calls Page with Never. A page is
+// read with the x/net/html tokenizer and never re-rendered: every byte but the inserted tag is kept.
+package inject
 
 import (
 	"bytes"
@@ -7,28 +14,28 @@ import (
 	"golang.org/x/net/html"
 )
 
-// InjectMode says when the install tag is inserted into a page.
-// The zero value "" and any unknown value behave like InjectAuto; validate
+// Mode says when the install tag is inserted into a page.
+// The zero value "" and any unknown value behave like Auto; validate
 // user input before it gets here.
-type InjectMode string
+type Mode string
 
 const (
-	InjectAuto   InjectMode = "auto"   // insert into full HTML documents that lack the tag; leave fragments alone
-	InjectAlways InjectMode = "always" // like auto, and also into fragments (prepend the tag)
-	InjectNever  InjectMode = "never"  // never modify pages
+	Auto   Mode = "auto"   // insert into full HTML documents that lack the tag; leave fragments alone
+	Always Mode = "always" // like auto, and also into fragments (prepend the tag)
+	Never  Mode = "never"  // never modify pages
 )
 
 // installPath is the path, relative to the site base, that install.js is published at.
 const installPath = "planktos/install.js"
 
-// InstallTag returns the script tag for a site whose URL path prefix is base ("/" or "/project/"):
+// Tag returns the script tag for a site whose URL path prefix is base ("/" or "/project/"):
 // `<script src="/project/planktos/install.js" defer></script>`.
 //
 // base is taken as an already URL-escaped path; a missing leading or trailing
 // slash is added ("project" → "/project/", "" → "/"). '?' and '#' are
 // percent-escaped (they would end the path) and HTML special characters are
-// HTML-escaped, so that Inject always recognises the tag it inserted.
-func InstallTag(base string) string {
+// HTML-escaped, so that Page always recognises the tag it inserted.
+func Tag(base string) string {
 	if !strings.HasPrefix(base, "/") {
 		base = "/" + base
 	}
@@ -39,26 +46,26 @@ func InstallTag(base string) string {
 	return `<script src="` + html.EscapeString(base+installPath) + `" defer></script>`
 }
 
-// EarlyInstallTag is InstallTag without defer: `<script src="/project/planktos/install.js"></script>`.
+// EarlyTag is Tag without defer: `<script src="/project/planktos/install.js"></script>`.
 // It is for sites that register a service worker of their own: placed before the page's first script, it
 // runs before any of them, so install.js answers their register() call whenever it comes.
-func EarlyInstallTag(base string) string {
-	return strings.Replace(InstallTag(base), ` defer>`, `>`, 1)
+func EarlyTag(base string) string {
+	return strings.Replace(Tag(base), ` defer>`, `>`, 1)
 }
 
-// InjectResult says what Inject found and did.
-type InjectResult struct {
+// Result says what Page found and did.
+type Result struct {
 	Found      int  // install tags already present (script elements whose src path ends in "planktos/install.js", any quoting/case, absolute or relative URL, query string allowed)
 	Injected   bool // the tag was inserted
 	Fragment   bool // the input has no <html>, <head> or <body> tag (nor a doctype)
 	LiveReload bool // the page references livereload.js (output of `hugo server`)
 }
 
-// Inject returns page with the install tag inserted where mode requires it. The returned slice is page itself
+// Page returns page with the install tag inserted where mode requires it. The returned slice is page itself
 // (no copy) when nothing was inserted.
 //
 // The page is read with the x/net/html tokenizer, never parsed and
-// re-rendered: the output is the input with InstallTag(base) spliced in at
+// re-rendered: the output is the input with Tag(base) spliced in at
 // one token boundary, every other byte unchanged (minified markup, comments,
 // CRLF, BOM, invalid HTML). Tokens inside comments and raw-text or RCDATA
 // elements (script, style, title, textarea, noscript, iframe, xmp, noembed,
@@ -76,8 +83,8 @@ type InjectResult struct {
 //
 // A page is a document, not a fragment, when it has an html, head or body
 // start or end tag, or a doctype. Fragments get the tag (rule 4) only in
-// InjectAlways. Nothing is inserted when Found ≥ 1, so Inject is idempotent.
-// Found, Fragment and LiveReload are reported in every mode, InjectNever too. Once the head has been read
+// mode Always. Nothing is inserted when Found ≥ 1, so Page is idempotent.
+// Found, Fragment and LiveReload are reported in every mode, Never too. Once the head has been read
 // and holds an install tag, the rest of the page is not scanned (unless it mentions livereload.js), so
 // Found counts the tags up to the end of the head.
 //
@@ -87,21 +94,21 @@ type InjectResult struct {
 // tag and attribute names are case-insensitive, the path is not: URL paths are
 // case-sensitive on most servers, and a false "found" would leave a page
 // without a working install tag, while a duplicate is harmless.
-func Inject(page []byte, base string, mode InjectMode) ([]byte, InjectResult) {
-	return inject(page, base, mode, false)
+func Page(page []byte, base string, mode Mode) ([]byte, Result) {
+	return insert(page, base, mode, false)
 }
 
-// InjectEarly is Inject for a site that registers its own service worker: it inserts EarlyInstallTag(base)
-// right before the page's first script element when that comes before where Inject would insert, and
-// where Inject would otherwise.
-func InjectEarly(page []byte, base string, mode InjectMode) ([]byte, InjectResult) {
-	return inject(page, base, mode, true)
+// Early is Page for a site that registers its own service worker: it inserts EarlyTag(base)
+// right before the page's first script element when that comes before where Page would insert, and
+// where Page would otherwise.
+func Early(page []byte, base string, mode Mode) ([]byte, Result) {
+	return insert(page, base, mode, true)
 }
 
-func inject(page []byte, base string, mode InjectMode, early bool) ([]byte, InjectResult) {
+func insert(page []byte, base string, mode Mode, early bool) ([]byte, Result) {
 	s := scan(page)
-	res := s.InjectResult
-	if mode == InjectNever || res.Found > 0 || (res.Fragment && mode != InjectAlways) {
+	res := s.Result
+	if mode == Never || res.Found > 0 || (res.Fragment && mode != Always) {
 		return page, res
 	}
 	at := s.prepend
@@ -116,9 +123,9 @@ func inject(page []byte, base string, mode InjectMode, early bool) ([]byte, Inje
 	case s.afterHTML >= 0:
 		at = s.afterHTML
 	}
-	tag := InstallTag(base)
+	tag := Tag(base)
 	if early {
-		tag = EarlyInstallTag(base)
+		tag = EarlyTag(base)
 		if s.firstScript >= 0 && s.firstScript < at {
 			at = s.firstScript
 		}
@@ -131,7 +138,7 @@ func inject(page []byte, base string, mode InjectMode, early bool) ([]byte, Inje
 
 // scanResult holds candidate insertion offsets into the page; -1 means none.
 type scanResult struct {
-	InjectResult
+	Result
 	headEnd, bodyStart, afterHead, afterHTML, prepend int
 	firstScript                                       int // the first script start tag
 }
@@ -216,7 +223,7 @@ func scan(page []byte) scanResult {
 			}
 		}
 		if s.Found > 0 && template == 0 && (s.headEnd >= 0 || s.bodyStart >= 0) && !mayLive {
-			break // the head is read and has the tag: the rest cannot change what Inject does
+			break // the head is read and has the tag: the rest cannot change what Page does
 		}
 	}
 	s.Fragment = !doc

@@ -1,4 +1,4 @@
-package hugoext
+package inject
 
 import (
 	"bytes"
@@ -18,10 +18,10 @@ const tagRoot = `<script src="/planktos/install.js" defer></script>`
 var injectCases = []struct {
 	name string
 	in   string
-	mode InjectMode
+	mode Mode
 	base string
 	want string // in with T where the tag goes; "" = unchanged
-	res  InjectResult
+	res  Result
 }{
 	{name: "plain doc",
 		in:   "<!DOCTYPE html>\n<html>\n<head>\n<title>x</title>\n</head>\n<body><p>hi</p></body>\n</html>\n",
@@ -86,29 +86,29 @@ var injectCases = []struct {
 	{name: "unterminated tag at EOF",
 		in:   `<html><head><title>x</title></he`,
 		want: `<html><head>` + T + `<title>x</title></he`},
-	{name: "found: unquoted", in: `<html><head><script src=/planktos/install.js defer></script></head>`, res: InjectResult{Found: 1}},
-	{name: "found: uppercase single-quoted with query", in: `<HTML><HEAD><SCRIPT SRC='/planktos/install.js?v=1'></SCRIPT></HEAD>`, res: InjectResult{Found: 1}},
-	{name: "found: absolute", in: `<html><body><script defer src="https://x.org/project/planktos/install.js"></script>`, res: InjectResult{Found: 1}},
-	{name: "found: relative", in: `<html><head><script src="../planktos/install.js"></script>`, res: InjectResult{Found: 1}},
-	{name: "found: bare relative, fragment id, spaces", in: `<html><script src=" planktos/install.js#x ">`, res: InjectResult{Found: 1}},
-	{name: "found: entity-escaped, self-closing", in: `<html><script src="&#47;planktos&#x2F;install.js"/>`, res: InjectResult{Found: 1}},
-	{name: "found in fragment", in: `<p>x</p><script src=/planktos/install.js></script>`, mode: InjectAlways, res: InjectResult{Found: 1, Fragment: true}},
-	{name: "duplicated tags", in: `<html><head>` + tagRoot + tagRoot + `</head><body></body></html>`, res: InjectResult{Found: 2}},
-	{name: "body not scanned once the head has the tag", in: `<html><head>` + tagRoot + `</head><body>` + tagRoot + `</body></html>`, res: InjectResult{Found: 1}},
+	{name: "found: unquoted", in: `<html><head><script src=/planktos/install.js defer></script></head>`, res: Result{Found: 1}},
+	{name: "found: uppercase single-quoted with query", in: `<HTML><HEAD><SCRIPT SRC='/planktos/install.js?v=1'></SCRIPT></HEAD>`, res: Result{Found: 1}},
+	{name: "found: absolute", in: `<html><body><script defer src="https://x.org/project/planktos/install.js"></script>`, res: Result{Found: 1}},
+	{name: "found: relative", in: `<html><head><script src="../planktos/install.js"></script>`, res: Result{Found: 1}},
+	{name: "found: bare relative, fragment id, spaces", in: `<html><script src=" planktos/install.js#x ">`, res: Result{Found: 1}},
+	{name: "found: entity-escaped, self-closing", in: `<html><script src="&#47;planktos&#x2F;install.js"/>`, res: Result{Found: 1}},
+	{name: "found in fragment", in: `<p>x</p><script src=/planktos/install.js></script>`, mode: Always, res: Result{Found: 1, Fragment: true}},
+	{name: "duplicated tags", in: `<html><head>` + tagRoot + tagRoot + `</head><body></body></html>`, res: Result{Found: 2}},
+	{name: "body not scanned once the head has the tag", in: `<html><head>` + tagRoot + `</head><body>` + tagRoot + `</body></html>`, res: Result{Found: 1}},
 	{name: "not the tag: other file, other folder, link, comment, template, data-src",
 		in:   `<html><head><script src=/planktos/install.json></script><script src=/myplanktos/install.js></script><link href=/planktos/install.js><!--<script src=/planktos/install.js>--><template><script src=/planktos/install.js></script></template><script data-src=/planktos/install.js></script></head>`,
 		want: `<html><head><script src=/planktos/install.json></script><script src=/myplanktos/install.js></script><link href=/planktos/install.js><!--<script src=/planktos/install.js>--><template><script src=/planktos/install.js></script></template><script data-src=/planktos/install.js></script>` + T + `</head>`},
 	{name: "path is case-sensitive",
 		in:   `<html><head><script src=/PLANKTOS/INSTALL.JS></script></head>`,
 		want: `<html><head><script src=/PLANKTOS/INSTALL.JS></script>` + T + `</head>`},
-	{name: "fragment, auto", in: "<p>hello</p>\n", res: InjectResult{Fragment: true}},
-	{name: "fragment, always", in: "<p>hello</p>\n", mode: InjectAlways, want: T + "<p>hello</p>\n", res: InjectResult{Fragment: true}},
-	{name: "fragment with BOM, always", in: "\uFEFFhello <p>x</p>", mode: InjectAlways, want: "\uFEFF" + T + "hello <p>x</p>", res: InjectResult{Fragment: true}},
-	{name: "fragment with text first, always", in: "hello <b>x</b>", mode: InjectAlways, want: T + "hello <b>x</b>", res: InjectResult{Fragment: true}},
-	{name: "empty, auto", in: "", res: InjectResult{Fragment: true}},
-	{name: "empty, always", in: "", mode: InjectAlways, want: T, res: InjectResult{Fragment: true}},
-	{name: "never", in: "<html><head></head></html>", mode: InjectNever},
-	{name: "never still reports", in: "<p>" + tagRoot, mode: InjectNever, res: InjectResult{Found: 1, Fragment: true}},
+	{name: "fragment, auto", in: "<p>hello</p>\n", res: Result{Fragment: true}},
+	{name: "fragment, always", in: "<p>hello</p>\n", mode: Always, want: T + "<p>hello</p>\n", res: Result{Fragment: true}},
+	{name: "fragment with BOM, always", in: "\uFEFFhello <p>x</p>", mode: Always, want: "\uFEFF" + T + "hello <p>x</p>", res: Result{Fragment: true}},
+	{name: "fragment with text first, always", in: "hello <b>x</b>", mode: Always, want: T + "hello <b>x</b>", res: Result{Fragment: true}},
+	{name: "empty, auto", in: "", res: Result{Fragment: true}},
+	{name: "empty, always", in: "", mode: Always, want: T, res: Result{Fragment: true}},
+	{name: "never", in: "<html><head></head></html>", mode: Never},
+	{name: "never still reports", in: "<p>" + tagRoot, mode: Never, res: Result{Found: 1, Fragment: true}},
 	{name: "base /project/", base: "/project/",
 		in:   "<html><head></head></html>",
 		want: "<html><head>" + T + "</head></html>"},
@@ -118,7 +118,7 @@ var injectCases = []struct {
 	{name: "hugo server livereload",
 		in:   `<html><head><title>x</title></head><body><script src="/livereload.js?mindelay=10&amp;v=2&amp;port=1313&amp;path=livereload" data-no-instant defer></script></body></html>`,
 		want: `<html><head><title>x</title>` + T + `</head><body><script src="/livereload.js?mindelay=10&amp;v=2&amp;port=1313&amp;path=livereload" data-no-instant defer></script></body></html>`,
-		res:  InjectResult{LiveReload: true}},
+		res:  Result{LiveReload: true}},
 	{name: "1 MB body",
 		in:   "<!doctype html><html><head><title>x</title></head><body>" + strings.Repeat("<p class=a>lorem ipsum &amp; <b>dolor</b></p>\n", 1<<20/45) + "</body></html>",
 		want: "<!doctype html><html><head><title>x</title>" + T + "</head><body>" + strings.Repeat("<p class=a>lorem ipsum &amp; <b>dolor</b></p>\n", 1<<20/45) + "</body></html>"},
@@ -132,9 +132,9 @@ func TestInject(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			mode := c.mode
 			if mode == "" {
-				mode = InjectAuto
+				mode = Auto
 			}
-			tag := InstallTag(c.base)
+			tag := Tag(c.base)
 			want := c.in
 			if c.want != "" {
 				if got := strings.Replace(c.want, T, "", 1); got != c.in {
@@ -146,7 +146,7 @@ func TestInject(t *testing.T) {
 			wantRes.Injected = c.want != ""
 
 			in := []byte(c.in)
-			out, res := Inject(in, c.base, mode)
+			out, res := Page(in, c.base, mode)
 			if res != wantRes {
 				t.Errorf("result = %+v, want %+v", res, wantRes)
 			}
@@ -160,8 +160,8 @@ func TestInject(t *testing.T) {
 
 // checkInject asserts the properties every call must have: out is in itself
 // when nothing was inserted, else in with exactly one tag spliced in, and a
-// second Inject finds that tag and changes nothing.
-func checkInject(t *testing.T, in, out []byte, res InjectResult, base string, mode InjectMode) {
+// second Page finds that tag and changes nothing.
+func checkInject(t *testing.T, in, out []byte, res Result, base string, mode Mode) {
 	t.Helper()
 	if !res.Injected {
 		if unsafe.SliceData(out) != unsafe.SliceData(in) || len(out) != len(in) {
@@ -169,8 +169,8 @@ func checkInject(t *testing.T, in, out []byte, res InjectResult, base string, mo
 		}
 		return
 	}
-	tag := []byte(InstallTag(base))
-	if mode == InjectNever || res.Found != 0 || (res.Fragment && mode != InjectAlways) {
+	tag := []byte(Tag(base))
+	if mode == Never || res.Found != 0 || (res.Fragment && mode != Always) {
 		t.Fatalf("injected against the rules: %+v mode %q", res, mode)
 	}
 	if !isSplice(in, out, tag) {
@@ -179,23 +179,23 @@ func checkInject(t *testing.T, in, out []byte, res InjectResult, base string, mo
 	if n := liveInstallScripts(t, out, base); n != 1 {
 		t.Fatalf("the parsed output has %d executable install scripts, want 1\nout: %.300q", n, out)
 	}
-	again, res2 := Inject(out, base, mode)
-	want2 := InjectResult{Found: 1, Fragment: res.Fragment, LiveReload: res.LiveReload}
+	again, res2 := Page(out, base, mode)
+	want2 := Result{Found: 1, Fragment: res.Fragment, LiveReload: res.LiveReload}
 	if res2 != want2 || !bytes.Equal(again, out) {
-		t.Fatalf("second Inject: %+v, want %+v\nout: %.300q", res2, want2, out)
+		t.Fatalf("second Page: %+v, want %+v\nout: %.300q", res2, want2, out)
 	}
 }
 
 // liveInstallScripts counts the HTML script elements outside templates whose
-// src is exactly that of InstallTag(base), in the tree a browser builds.
+// src is exactly that of Tag(base), in the tree a browser builds.
 func liveInstallScripts(t *testing.T, page []byte, base string) int {
 	doc, err := html.Parse(bytes.NewReader(page))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tag, err := html.ParseFragment(strings.NewReader(InstallTag(base)), &html.Node{Type: html.ElementNode, Data: "head", DataAtom: atom.Head})
+	tag, err := html.ParseFragment(strings.NewReader(Tag(base)), &html.Node{Type: html.ElementNode, Data: "head", DataAtom: atom.Head})
 	if err != nil || len(tag) != 1 {
-		t.Fatalf("InstallTag(%q) does not parse: %v", base, err)
+		t.Fatalf("Tag(%q) does not parse: %v", base, err)
 	}
 	src := tag[0].Attr[0].Val
 	n := 0
@@ -253,12 +253,12 @@ func TestInstallTag(t *testing.T) {
 		`/a"&?#<b/`:  `<script src="/a&#34;&amp;%3F%23&lt;b/planktos/install.js" defer></script>`,
 		"/my%20site": `<script src="/my%20site/planktos/install.js" defer></script>`,
 	} {
-		if got := InstallTag(base); got != want {
-			t.Errorf("InstallTag(%q) = %s, want %s", base, got, want)
+		if got := Tag(base); got != want {
+			t.Errorf("Tag(%q) = %s, want %s", base, got, want)
 		}
-		// Whatever the base, Inject must recognise its own tag.
-		if _, res := Inject([]byte("<html>"+InstallTag(base)), "/", InjectAuto); res.Found != 1 {
-			t.Errorf("InstallTag(%q) not recognised: %+v", base, res)
+		// Whatever the base, Page must recognise its own tag.
+		if _, res := Page([]byte("<html>"+Tag(base)), "/", Auto); res.Found != 1 {
+			t.Errorf("Tag(%q) not recognised: %+v", base, res)
 		}
 	}
 }
@@ -272,11 +272,11 @@ func FuzzInject(f *testing.F) {
 	f.Add([]byte("\uFEFF<p>x"), "/a b/", uint8(1))
 	f.Add([]byte("<html><head>"), "/p?q#r/", uint8(2))
 	f.Fuzz(func(t *testing.T, page []byte, base string, m uint8) {
-		mode := []InjectMode{InjectAuto, InjectAlways, InjectNever, ""}[m%4]
+		mode := []Mode{Auto, Always, Never, ""}[m%4]
 		in := bytes.Clone(page)
-		out, res := Inject(page, base, mode)
+		out, res := Page(page, base, mode)
 		if !bytes.Equal(page, in) {
-			t.Fatalf("Inject modified its input")
+			t.Fatalf("Page modified its input")
 		}
 		checkInject(t, page, out, res, base, mode)
 	})
@@ -295,19 +295,19 @@ func BenchmarkInject(b *testing.B) {
 	b.SetBytes(int64(len(page)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, res := Inject(page, "/project/", InjectAuto); !res.Injected {
+		if _, res := Page(page, "/project/", Auto); !res.Injected {
 			b.Fatal("not injected")
 		}
 	}
 }
 
 // TestInjectEarly: on a site with its own service worker the tag, without defer, comes before the page's
-// first script, so that it runs before any of them; with no script before </head> it goes where Inject
+// first script, so that it runs before any of them; with no script before </head> it goes where Page
 // puts it.
 func TestInjectEarly(t *testing.T) {
-	tag := EarlyInstallTag("/docs/")
+	tag := EarlyTag("/docs/")
 	if tag != `<script src="/docs/planktos/install.js"></script>` {
-		t.Fatalf("EarlyInstallTag = %s", tag)
+		t.Fatalf("EarlyTag = %s", tag)
 	}
 	for _, tc := range []struct{ in, want string }{
 		{`<html><head><meta charset="utf-8"><script>navigator.serviceWorker.register('/sw.js')</script></head></html>`,
@@ -317,12 +317,12 @@ func TestInjectEarly(t *testing.T) {
 		{`<html><head><template><script></script></template></head></html>`,
 			`<html><head><template><script></script></template>` + tag + `</head></html>`},
 	} {
-		got, res := InjectEarly([]byte(tc.in), "/docs/", InjectAuto)
+		got, res := Early([]byte(tc.in), "/docs/", Auto)
 		if string(got) != tc.want || !res.Injected {
-			t.Errorf("InjectEarly(%s)\n got %s\nwant %s", tc.in, got, tc.want)
+			t.Errorf("Early(%s)\n got %s\nwant %s", tc.in, got, tc.want)
 		}
-		if again, res := InjectEarly(got, "/docs/", InjectAuto); string(again) != string(got) || res.Found != 1 {
-			t.Errorf("InjectEarly is not idempotent on %s: %s", got, again)
+		if again, res := Early(got, "/docs/", Auto); string(again) != string(got) || res.Found != 1 {
+			t.Errorf("Early is not idempotent on %s: %s", got, again)
 		}
 	}
 }
