@@ -66,13 +66,20 @@ func needFirefox(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(firefoxDir(), "node_modules", "puppeteer-core")); err != nil {
 		missing = append(missing, "e2e/firefox/node_modules (cd e2e/firefox && npm ci --ignore-scripts)")
 	}
+	needTools(t, "Firefox", missing)
+}
+
+// needTools skips the test when missing (what the tests of engine lack, each with how to install it)
+// is not empty, except in CI (CI set), where that fails.
+func needTools(t *testing.T, engine string, missing []string) {
+	t.Helper()
 	if len(missing) == 0 {
 		return
 	}
 	if os.Getenv("CI") != "" {
-		t.Fatalf("CI is set but the Firefox e2e tests lack %s", strings.Join(missing, ", "))
+		t.Fatalf("CI is set but the %s e2e tests lack %s", engine, strings.Join(missing, ", "))
 	}
-	t.Skipf("Firefox e2e test skipped: missing %s", strings.Join(missing, ", "))
+	t.Skipf("%s e2e test skipped: missing %s", engine, strings.Join(missing, ", "))
 }
 
 // firefoxConfig is what newFirefox's options set.

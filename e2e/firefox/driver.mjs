@@ -31,6 +31,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import puppeteer from 'puppeteer-core';
+import { send, serveCommands, waitExit } from '../lineproto.mjs';
 
 /**
  * @typedef {{profile: string, firefox: string, userAgent: string, cas: string[], prefs: Record<string, unknown>, acceptInsecureCerts: boolean}} Options
@@ -113,11 +114,6 @@ function parseArgs(argv) {
   return o;
 }
 
-/** @param {object} msg */
-function send(msg) {
-  process.stdout.write(JSON.stringify(msg) + '\n');
-}
-
 /**
  * Writes user.js: the automation prefs, the User-Agent, then the caller's own.
  * The User-Agent goes in as a pref rather than through page.setUserAgent (which does work over BiDi):
@@ -191,15 +187,6 @@ function startFirefox(o) {
     proc.on('exit', code => {
       if (!found) { clearTimeout(timer); reject(new Error(`firefox exited (${code}) before its WebDriver BiDi endpoint opened`)); }
     });
-  });
-}
-
-/** @param {import('node:child_process').ChildProcess} proc @param {number} ms */
-function waitExit(proc, ms) {
-  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve(true);
-  return new Promise(resolve => {
-    const timer = setTimeout(() => resolve(false), ms);
-    proc.once('exit', () => { clearTimeout(timer); resolve(true); });
   });
 }
 
@@ -325,30 +312,7 @@ async function main() {
     }
   };
 
-  // Commands run one after the other, in the order they came.
-  const rl = readline.createInterface({ input: process.stdin });
-  /** @type {Promise<unknown>} */
-  let queue = Promise.resolve();
-  rl.on('line', line => {
-    if (!line.trim()) return;
-    /** @type {Command} */
-    let c;
-    try {
-      c = JSON.parse(line);
-    } catch (err) {
-      send({ error: `bad command ${JSON.stringify(line)}: ${err}` });
-      return;
-    }
-    queue = queue.then(() => run(c)).then(
-      r => send({ id: c.id, ok: true, ...r }),
-      err => send({ id: c.id, error: String((err && /** @type {any} */ (err).message) || err) }),
-    ).then(() => {
-      if (c.op === 'close') process.exit(0);
-    });
-  });
-  rl.on('close', () => {
-    queue = queue.then(close).then(() => process.exit(0));
-  });
+  serveCommands(run, close);
 }
 
 main();

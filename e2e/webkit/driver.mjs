@@ -30,13 +30,14 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Builder, Capabilities } from 'selenium-webdriver';
+import { send, serveCommands, waitExit } from '../lineproto.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 /**
  * @typedef {{profile: string, userAgent: string, webdriver: string}} Options
- * @typedef {{id?: number, op: string, tab?: number, url?: string, expr?: string, timeout?: number}} Command
- * @typedef {import('node:child_process').ChildProcess} Child
+ * @typedef {import('../lineproto.mjs').Command} Command
+ * @typedef {import('../lineproto.mjs').Child} Child
  * @typedef {import('selenium-webdriver').WebDriver} WebDriver
  */
 
@@ -57,11 +58,6 @@ function parseArgs(argv) {
   }
   if (!o.profile) throw new Error('--profile DIR is required');
   return o;
-}
-
-/** @param {object} msg */
-function send(msg) {
-  process.stdout.write(JSON.stringify(msg) + '\n');
 }
 
 /**
@@ -198,15 +194,6 @@ function followConsole(file) {
   };
 }
 
-/** @param {Child} proc @param {number} ms */
-function waitExit(proc, ms) {
-  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve(true);
-  return new Promise(resolve => {
-    const timer = setTimeout(() => resolve(false), ms);
-    proc.once('exit', () => { clearTimeout(timer); resolve(true); });
-  });
-}
-
 /** @param {Child | undefined} proc */
 async function stop(proc) {
   if (!proc) return;
@@ -313,30 +300,7 @@ async function main() {
     }
   };
 
-  // Commands run one after the other, in the order they came.
-  const rl = readline.createInterface({ input: process.stdin });
-  /** @type {Promise<unknown>} */
-  let queue = Promise.resolve();
-  rl.on('line', line => {
-    if (!line.trim()) return;
-    /** @type {Command} */
-    let c;
-    try {
-      c = JSON.parse(line);
-    } catch (err) {
-      send({ error: `bad command ${JSON.stringify(line)}: ${err}` });
-      return;
-    }
-    queue = queue.then(() => run(c)).then(
-      r => send({ id: c.id, ok: true, ...r }),
-      err => send({ id: c.id, error: String((err && /** @type {any} */ (err).message) || err) }),
-    ).then(() => {
-      if (c.op === 'close') process.exit(0);
-    });
-  });
-  rl.on('close', () => {
-    queue = queue.then(close).then(() => process.exit(0));
-  });
+  serveCommands(run, close);
 }
 
 main();
