@@ -10,6 +10,7 @@ import { MAX_JOINED, Presence, leastUsed, seedSet, torrentsByHash } from './join
 import { verify } from '../common/verify.js';
 import { metaCache, unreachableKey } from '../common/names.js';
 import { PieceStore } from '../common/pieces.js';
+import { allow, markMissing, onBadPiece, pieceSpan, refuse, rescanPieces } from './webtorrent.js';
 
 /**
  * ms a background download (prefetch) waits for peers after the swarm was joined, while the trackers
@@ -181,7 +182,8 @@ export class Swarm {
         for (const f of t.files) {
           byName.set(f.name, f);
           if (stored.has(f.name)) continue;
-          for (let i = f._startPiece; i <= f._endPiece; i++) if (t.bitfield.get(i) && !kept.has(i)) t._markUnverified(i);
+          const [first, last] = pieceSpan(t, f);
+          for (let i = first; i <= last; i++) if (t.bitfield.get(i) && !kept.has(i)) markMissing(t, i);
         }
         t.planktosFiles = byName;
         this.times.ready ??= performance.now();
@@ -201,14 +203,12 @@ export class Swarm {
     /** @type {Set<string>} peer ids of peers that sent a bad piece */
     const banned = new Set();
     t.on('verified', (/** @type {number} */ i) => senders.delete(i));
-    t.on('warning', (/** @type {any} */ err) => {
-      const m = /^Piece (\d+) failed verification/.exec(String(err && err.message));
-      if (!m) return;
-      for (const w of senders.get(Number(m[1])) ?? []) {
+    onBadPiece(t, (i) => {
+      for (const w of senders.get(i) ?? []) {
         if (w.peerId) banned.add(w.peerId);
         w.destroy();
       }
-      senders.delete(Number(m[1]));
+      senders.delete(i);
     });
     t.on('error', () => this.leave(entry.infohash));
     t.on('infoHash', () => { if (t.infoHash !== entry.infohash) this.leave(entry.infohash); });
@@ -343,12 +343,9 @@ export class Swarm {
     if (!file) return;
     /** @type {number[]} */
     const pieces = [];
-    for (let i = file._startPiece; i <= file._endPiece; i++) if (!t.bitfield.get(i)) pieces.push(i);
-    if (pieces.length === 0 || typeof t._verifyPiecesUsingHash !== 'function') return;
-    t._verifyPiecesUsingHash(pieces, () => {
-      for (const i of pieces) if (t.bitfield.get(i)) for (const w of t.wires) w.have(i);
-      t._checkDone?.();
-    });
+    const [first, last] = pieceSpan(t, file);
+    for (let i = first; i <= last; i++) if (!t.bitfield.get(i)) pieces.push(i);
+    if (pieces.length > 0) rescanPieces(t, pieces, () => {});
   }
 
   /** @returns {{torrents: number, peers: number, others: number}} others: peers the trackers named */
@@ -364,19 +361,4 @@ export class Swarm {
     clearTimeout(this.reachTimer);
     this.client.destroy(() => {});
   }
-}
-
-/** Chokes a peer for good: WebTorrent's rechoke can no longer unchoke it. @param {any} wire */
-function refuse(wire) {
-  if (!wire.planktosUnchoke) wire.planktosUnchoke = wire.unchoke;
-  wire.unchoke = () => {};
-  wire.choke();
-}
-
-/** Undoes refuse, and unchokes the peer (WebTorrent unchokes every interested peer). @param {any} wire */
-function allow(wire) {
-  if (!wire.planktosUnchoke) return;
-  wire.unchoke = wire.planktosUnchoke;
-  delete wire.planktosUnchoke;
-  wire.unchoke();
 }
