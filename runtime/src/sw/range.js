@@ -181,3 +181,26 @@ export function planResponse(headers, size, etag) {
   if (ranges.length > 1) return { status: 206, start: 0, length: size, multi: true };
   return { status: 200, start: 0, length: size };
 }
+
+/** Longest answer to a media element's open-ended range (see boundForMedia). */
+export const MEDIA_SLICE = 256 << 10;
+
+/**
+ * Bounds the answer to an open-ended range (`bytes=N-`) to the next multiple of `slice` after N (at
+ * least half a slice, and never past the file): a 206 whose Content-Range ends before the file does.
+ * Media elements (Chromium, Firefox, WebKit) ask for the next range when such an answer ends, so
+ * each answer is read to its end instead of being cancelled mid-stream when the element has buffered
+ * enough or seeks (Firefox logs every cancelled service-worker stream as an error), and no source is
+ * asked for a whole file the element may never play. Any other plan is returned as is.
+ * @param {Plan} plan from planResponse
+ * @param {string} range the request's Range header ('' when absent)
+ * @param {number} size
+ * @param {number} [slice] bytes, a power of two
+ * @returns {Plan}
+ */
+export function boundForMedia(plan, range, size, slice = MEDIA_SLICE) {
+  if (plan.status !== 206 || plan.multi || !/^bytes=[ \t]*[0-9]+[ \t]*-[ \t]*$/.test(range)) return plan;
+  const end = Math.min(size, (Math.floor((plan.start + slice / 2) / slice) + 1) * slice);
+  if (end >= plan.start + plan.length) return plan;
+  return { ...plan, length: end - plan.start, contentRange: `bytes ${plan.start}-${end - 1}/${size}` };
+}

@@ -1,7 +1,8 @@
 // Builds the service worker's answer for one manifest file: preconditions and Range as Go's
 // http.ServeContent, headers from the manifest (Content-Type, Content-Length, ETag = the hash,
-// Accept-Ranges), and a streamed body from the first verified source.
-import { planResponse } from './range.js';
+// Accept-Ranges), and a streamed body from the first verified source. A media element's open-ended
+// range is answered in bounded slices (boundForMedia).
+import { boundForMedia, MEDIA_SLICE, planResponse } from './range.js';
 
 /** @typedef {import('./manifest.js').Manifest} Manifest */
 /** @typedef {import('./fetcher.js').Fetcher} Fetcher */
@@ -19,6 +20,10 @@ export async function serveFile(req, m, key, { fetcher, stats, status }) {
   const file = m.files[key];
   const etag = `"${file.sha256}"`;
   let plan = status ? { status, start: 0, length: file.size } : planResponse(req.headers, file.size, etag);
+  if (req.destination === 'video' || req.destination === 'audio') {
+    const pl = m.torrents[file.torrent]?.pieceLength ?? 0;
+    plan = boundForMedia(plan, req.headers.get('range') ?? '', file.size, Math.max(MEDIA_SLICE, pl));
+  }
   if (plan.status === 412 || plan.status === 304) {
     return new Response(null, { status: plan.status, headers: { etag } });
   }
@@ -47,5 +52,5 @@ export async function serveFile(req, m, key, { fetcher, stats, status }) {
   if (!opened) return null;
   headers.set('x-planktos-source', opened.source);
   stats.add(opened.source, plan.length);
-  return new Response(opened.stream, { status: plan.status, headers });
+  return new Response(opened.body, { status: plan.status, headers });
 }

@@ -1,0 +1,166 @@
+package e2e
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+
+	"github.com/planktos/planktos/internal/netns"
+)
+
+// mediaAnswer is one answer the service worker gave the video element: its range, where its bytes came
+// from, and when (seconds, the browser's monotonic clock) it was asked for and answered.
+type mediaAnswer struct {
+	Range    string
+	Source   string
+	Asked    float64
+	Answered float64
+}
+
+// mediaAnswers picks the answers for path (a video) out of the responses a Chromium page saw, in the
+// order they were asked for.
+func mediaAnswers(rs []network.Response, path string) []mediaAnswer {
+	var out []mediaAnswer
+	for _, r := range rs {
+		if !strings.HasSuffix(r.URL, path) || !r.FromServiceWorker || r.Status != 206 {
+			continue
+		}
+		a := mediaAnswer{Range: fmt.Sprint(r.Headers["content-range"]), Source: fmt.Sprint(r.Headers["x-planktos-source"])}
+		if r.Timing != nil {
+			a.Asked = r.Timing.RequestTime
+			a.Answered = r.Timing.RequestTime + r.Timing.ReceiveHeadersEnd/1000
+		}
+		out = append(out, a)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Asked < out[j].Asked })
+	return out
+}
+
+// Video with peers connected (issue 13 item 5): with prefetch = "visited" and the Go seeder connected,
+// a visitor plays the video and seeks in it. The service worker answers the element's open-ended ranges
+// in slices and races each slice between peers (asked first) and HTTP (asked after a head start, for
+// that slice only, verified piece by piece): the origin's log shows it never sent the whole video, the
+// visitor's stats count the video's bytes as from peers, and most answers came from peers.
+func TestMediaFromPeers(t *testing.T) {
+	netns.Need(t)
+	needChromium(t)
+	dir := packedSite(t, "/", "prefetch = \"visited\"\n")
+	m := readManifest(t, dir)
+	video := m.Files["media/clip.webm"]
+	o := servePlanktos(t, dir)
+	s := seedPlanktos(t, dir)
+
+	v := visitor(t, "V", "/")
+	vt := v.tab() // the first tab keeps the agent and its connections
+	before := v.stats()
+	up0 := s.Stats().Uploaded
+	o.log()
+	vt.responses()
+	vt.open("/media/")
+	var got ffVideo
+	vt.mustEval(ffVideoJS, &got) // plays until its time advances, pauses, seeks to 10 s, a range by fetch
+	t.Logf("video: %+v", got)
+	if got.At < 9.5 || got.Played <= 0 || got.RangeStatus != 206 || got.RangeBytes != 1000 {
+		t.Errorf("video %+v: want played, at 10 s after seeking, and a 206 with 1000 bytes", got)
+	}
+	answers := mediaAnswers(vt.responses(), "/media/clip.webm")
+	after := v.stats()
+
+	var originBytes int64
+	for _, h := range o.log() {
+		if h.Browser == "V" && (h.Path == "/planktos/files/"+video.SHA256 || h.Path == "/media/clip.webm") {
+			originBytes += h.Bytes
+		}
+	}
+	byPeers, byHTTP := 0, 0
+	firstPeer := -1.0
+	for _, a := range answers {
+		switch a.Source {
+		case "peers":
+			byPeers++
+			if firstPeer < 0 && a.Asked > 0 {
+				firstPeer = (a.Answered - answers[0].Asked) * 1000
+			}
+		case "http":
+			byHTTP++
+		}
+	}
+	fromPeers := after.Served["peers"].Bytes - before.Served["peers"].Bytes
+	t.Logf("video of %d bytes: %d answers (%d from peers, %d over HTTP), first from peers %.0f ms after the first request; "+
+		"the origin sent %d bytes of it; the service worker served %d bytes from peers; the seeder uploaded %d",
+		video.Size, len(answers), byPeers, byHTTP, firstPeer, originBytes, fromPeers, s.Stats().Uploaded-up0)
+	for _, a := range answers {
+		t.Logf("  %s from %s in %.0f ms", a.Range, a.Source, (a.Answered-a.Asked)*1000)
+	}
+	if originBytes >= video.Size/2 {
+		t.Errorf("the origin sent %d bytes of the %d-byte video (want well under half: HTTP answers a slice at most)", originBytes, video.Size)
+	}
+	if fromPeers <= 0 || byPeers == 0 || byPeers < byHTTP {
+		t.Errorf("%d bytes served from peers, %d answers from peers and %d over HTTP: want most from peers", fromPeers, byPeers, byHTTP)
+	}
+	if c := pageErrors(vt.consoleErrors()); len(c) > 0 {
+		t.Errorf("console: %q", c)
+	}
+}
+
+// The same visitor once the seeder is gone (peers proved reachable a moment ago, so the service worker
+// still races them): the video plays and seeks from HTTP alone, and the origin is asked for slices of
+// it — each answer at most a media slice and a piece of the torrent — checked piece by piece, never
+// for the whole file.
+func TestMediaHTTPSlices(t *testing.T) {
+	netns.Need(t)
+	needChromium(t)
+	dir := packedSite(t, "/", "prefetch = \"visited\"\n")
+	m := readManifest(t, dir)
+	video := m.Files["media/clip.webm"]
+	o := servePlanktos(t, dir)
+	s := seedPlanktos(t, dir)
+	v := visitor(t, "V", "/")
+	vt := v.tab()
+	s.Close()
+	v.waitFor("V's agent to lose the seeder", 30*time.Second, func() bool { return agentPeers(v) == 0 })
+	o.log()
+	vt.responses()
+	vt.open("/media/")
+	var got ffVideo
+	vt.mustEval(ffVideoJS, &got)
+	t.Logf("video: %+v", got)
+	if got.At < 9.5 || got.Played <= 0 || got.RangeStatus != 206 || got.RangeBytes != 1000 {
+		t.Errorf("video %+v: want played, at 10 s after seeking, and a 206 with 1000 bytes", got)
+	}
+	answers := mediaAnswers(vt.responses(), "/media/clip.webm")
+	var hits, total, largest int64
+	for _, h := range o.log() {
+		if h.Browser != "V" || (h.Path != "/planktos/files/"+video.SHA256 && h.Path != "/media/clip.webm") {
+			continue
+		}
+		hits++
+		total += h.Bytes
+		largest = max(largest, h.Bytes)
+		if h.Status != 206 {
+			t.Errorf("the origin answered %s with %d (%d bytes): want 206, a slice", h.Path, h.Status, h.Bytes)
+		}
+	}
+	t.Logf("%d answers to the element (%v); the origin: %d requests for the video, %d bytes in all, %d at most",
+		len(answers), sources(answers), hits, total, largest)
+	const slice, piece = 256 << 10, 16 << 10
+	if hits == 0 || largest > slice+2*piece {
+		t.Errorf("the origin answered %d requests for the video, the largest %d bytes: want slices of at most %d", hits, largest, slice+2*piece)
+	}
+	if c := pageErrors(vt.consoleErrors()); len(c) > 0 {
+		t.Errorf("console: %q", c)
+	}
+}
+
+// sources counts answers by source.
+func sources(as []mediaAnswer) map[string]int {
+	n := map[string]int{}
+	for _, a := range as {
+		n[a.Source]++
+	}
+	return n
+}
