@@ -15,6 +15,7 @@ import { meteredConnection, optedOut, p2pMode } from './policy.js';
 import { Swarm } from './swarm.js';
 import { repairOnControl } from './repair.js';
 import { Op, WIN_AGENT, WIN_NEED_AGENT } from '../common/protocol.js';
+import { debug, debugWanted } from '../common/debug.js';
 
 /** @typedef {import('../sw/manifest.js').Manifest} Manifest */
 /** @typedef {{peers: number, http: number, uploaded: number}} Counts */
@@ -50,6 +51,8 @@ class Agent {
   }
 
   async start() {
+    debug.who = 'agent';
+    debug.set(debugWanted());
     const sw = navigator.serviceWorker;
     sw.addEventListener('message', (e) => { if (e.data && e.data.planktos === WIN_NEED_AGENT) void this.connect(); });
     addEventListener('pagehide', () => {
@@ -80,6 +83,7 @@ class Agent {
     this.port?.close();
     this.port = ch.port1;
     reg.active.postMessage({ planktos: WIN_AGENT }, [ch.port2]);
+    this.port.postMessage({ op: Op.debug, on: debug.on });
     if (this.swarm?.firstPeerAt != null) this.port.postMessage({ op: Op.reach, ok: true });
   }
 
@@ -188,7 +192,10 @@ class Agent {
   async fromPeers(sha, size) {
     if (this.peersStalled || !this.swarm) return false;
     const f = await this.swarm.want(sha, 0, size - 1, this.swarm.patience());
-    if (!f) return false;
+    if (!f) {
+      debug.log?.('prefetch', sha, 'over HTTP: no connected peer has it', this.swarm.info());
+      return false;
+    }
     const it = f.file[Symbol.asyncIterator]();
     let got = 0;
     for (;;) {

@@ -2,6 +2,7 @@
 // chunks from the swarm (WebTorrent prioritises exactly the pieces asked for), cancellation, stats.
 
 import { Op } from '../common/protocol.js';
+import { debug } from '../common/debug.js';
 
 /** @typedef {import('./swarm.js').Swarm} Swarm */
 
@@ -78,7 +79,10 @@ export class AgentServer {
     this.waiting.add(id);
     const f = await this.swarm().then((sw) => sw?.want(sha, start, end, wait) ?? null).catch(() => null);
     if (!this.waiting.delete(id)) return; // cancelled meanwhile
-    if (!f) return port.postMessage({ id, error: 'unavailable' });
+    if (!f) {
+      debug.log?.('read', sha, `[${start}, ${end}]`, 'unavailable: no connected peer has every piece', wait ? `within ${wait} ms` : 'now');
+      return port.postMessage({ id, error: 'unavailable' });
+    }
     const it = f.file[Symbol.asyncIterator]({ start, end });
     this.active.set(id, it);
     this.flow.set(id, { credit: AgentServer.AHEAD, wake: null });

@@ -11,6 +11,7 @@ import { verify } from '../common/verify.js';
 import { metaCache, unreachableKey } from '../common/names.js';
 import { PieceStore } from '../common/pieces.js';
 import { allow, markMissing, onBadPiece, pieceSpan, refuse, rescanPieces } from './webtorrent.js';
+import { debug } from '../common/debug.js';
 
 /**
  * ms a background download (prefetch) waits for peers after the swarm was joined, while the trackers
@@ -107,6 +108,8 @@ export class Swarm {
     this.reachTimer = setTimeout(() => {
       if (this.firstPeerAt !== null) return;
       local()?.setItem(unreachableKey(this.base), String(Date.now()));
+      debug.log?.(`peers unreachable: the trackers named some, none connected in ${UNREACHABLE_AFTER} ms ` +
+        '(no STUN server in ice_servers, or strict NATs); reads go over HTTP for the next 10 minutes');
       this.onReach(false);
     }, UNREACHABLE_AFTER);
   }
@@ -190,6 +193,7 @@ export class Swarm {
         t.discovery?.tracker?.on('update', (/** @type {any} */ r) => {
           this.times.tracker ??= performance.now();
           presence.update(r);
+          debug.log?.('tracker', r.announce, 'for', entry.infohash, `${r.complete} seeders, ${r.incomplete} leechers`);
           if (presence.others > 0) this.othersNamed();
         });
         resolve(undefined);
@@ -205,6 +209,8 @@ export class Swarm {
     t.on('verified', (/** @type {number} */ i) => senders.delete(i));
     onBadPiece(t, (i) => {
       for (const w of senders.get(i) ?? []) {
+        debug.log?.('dropping peer', w.remoteAddress, w.peerId, `for good: it sent blocks of piece ${i} of`,
+          entry.infohash, 'which failed its SHA-1 check');
         if (w.peerId) banned.add(w.peerId);
         w.destroy();
       }
@@ -213,7 +219,12 @@ export class Swarm {
     t.on('error', () => this.leave(entry.infohash));
     t.on('infoHash', () => { if (t.infoHash !== entry.infohash) this.leave(entry.infohash); });
     t.on('wire', (/** @type {any} */ wire) => {
-      if (wire.peerId && banned.has(wire.peerId)) return void wire.destroy(); // 'wire' comes after the handshake
+      if (wire.peerId && banned.has(wire.peerId)) { // 'wire' comes after the handshake
+        debug.log?.('refusing peer', wire.peerId, 'again: it sent a bad piece of', entry.infohash);
+        return void wire.destroy();
+      }
+      debug.log?.('peer connected', wire.remoteAddress, wire.type, 'in', entry.infohash);
+      wire.once('close', () => debug.log?.('peer left', wire.remoteAddress, 'of', entry.infohash));
       wire.on('piece', (/** @type {number} */ i) => {
         let s = senders.get(i);
         if (!s) senders.set(i, (s = new Set()));

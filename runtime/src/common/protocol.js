@@ -19,6 +19,7 @@
 //   policy    worker → agent   the P2P mode may have changed: reload it
 //   stored    worker → agent   file `sha` is now in the store: seed it
 //   reach     agent → worker   whether the agent reached a peer (`ok`): reads may wait for peers
+//   debug     agent → worker   turn the worker's debug log on or off (`on`; see debug.js)
 //   bye       agent → worker   the agent's page is going away: forget this port
 
 // Names of window messages (the `planktos` field); single constants, so that install.js stays small.
@@ -38,6 +39,7 @@ export const Op = /* @__PURE__ */ Object.freeze({
   policy: 'policy',
   stored: 'stored',
   reach: 'reach',
+  debug: 'debug',
   bye: 'bye',
 });
 
@@ -51,7 +53,8 @@ export const Op = /* @__PURE__ */ Object.freeze({
  * @typedef {ReadMsg|FlowMsg|StatsMsg|ManifestMsg|PolicyMsg|StoredMsg} ToAgent what the worker sends
  * @typedef {{op: 'reach', ok: boolean}} ReachMsg
  * @typedef {{op: 'bye'}} ByeMsg
+ * @typedef {{op: 'debug', on: boolean}} DebugMsg
  * @typedef {{id: number, chunk?: ArrayBuffer, done?: boolean, error?: string, stats?: object}} Reply a
  *   reply to a read (chunks, then done or error) or to stats
- * @typedef {ReachMsg|ByeMsg|Reply} FromAgent what the agent sends
+ * @typedef {ReachMsg|ByeMsg|DebugMsg|Reply} FromAgent what the agent sends
  */

@@ -35,6 +35,8 @@ export class AgentLink {
     this.waiters = [];
     /** @type {Promise<boolean>|null} the windows being asked for an agent (false: there are none) */
     this.asking = null;
+    /** @type {(on: boolean) => void} told when an agent turns the debug log on or off */
+    this.onDebug = () => {};
   }
 
   /** Adopts a port sent by a leading page agent. @param {MessagePort} port */
@@ -68,6 +70,7 @@ export class AgentLink {
   _onReply(m) {
     const op = m && /** @type {any} */ (m).op;
     if (op === Op.bye) return this.drop(this.port);
+    if (op === Op.debug) return this.onDebug(!!(/** @type {any} */ (m).on));
     if (op === Op.reach) {
       this.reachedAt = /** @type {any} */ (m).ok ? Date.now() : 0;
       return;

@@ -10,6 +10,7 @@ import { Stats } from './stats.js';
 import { serveFile } from './serve.js';
 import { isInternal, notFoundKeys, relativePath, resolve } from './routing.js';
 import { importSite, passThrough, siteFetch } from './site-worker.js';
+import { debug } from '../common/debug.js';
 import { Op, WIN_AGENT, WIN_POLICY, WIN_STATS, WIN_UPDATE } from '../common/protocol.js';
 
 /** @type {any} */
@@ -22,6 +23,17 @@ const store = new Store(base);
 const agent = new AgentLink();
 const stats = new Stats(base);
 const fetcher = new Fetcher({ base, store, agent });
+debug.who = 'worker';
+/** The debug switch, kept across worker restarts (an agent sets it: see common/debug.js). */
+const debugKey = new URL(`${base}planktos/debug`, sw.location.href).href;
+agent.onDebug = (/** @type {boolean} */ on) => {
+  debug.set(on);
+  background(caches.open(metaCache(base)).then(async (c) => {
+    if (on) await c.put(debugKey, new Response('1'));
+    else await c.delete(debugKey);
+  }));
+};
+background(caches.open(metaCache(base)).then((c) => c.match(debugKey)).then((r) => { if (r) debug.set(true); }));
 const manifests = new ManifestKeeper(base, (next) => {
   agent.notify({ op: Op.manifest, revision: next.revision });
   fetcher.hot.retain(referencedHashes(next));
@@ -159,7 +171,9 @@ async function report(port) {
  * @param {FetchEvent} e
  */
 async function notOurs(e) {
-  return (await siteFetch(site, e, background)) ?? network(e.request);
+  const res = await siteFetch(site, e, background);
+  if (res) debug.log?.(e.request.url, "→ the site's own worker answered");
+  return res ?? network(e.request);
 }
 
 /** The plain network, counted. @param {Request} req */
@@ -178,11 +192,18 @@ async function handle(e, url, rel) {
   const req = e.request;
   const nav = req.mode === 'navigate';
   const m = nav ? await manifests.revalidate() : await manifests.current();
-  if (!m) return notOurs(e);
+  if (!m) {
+    debug.log?.(req.url, '→ network: no manifest yet');
+    return notOurs(e);
+  }
   const route = resolve(url, base, m.files);
   if (route && route.redirect) return Response.redirect(route.redirect, 301);
-  if (!route || !route.key) return nav ? missingPage(e, m, rel) : notOurs(e);
+  if (!route || !route.key) {
+    debug.log?.(req.url, '→ network: not in the package');
+    return nav ? missingPage(e, m, rel) : notOurs(e);
+  }
   const res = await serveFile(req, m, route.key, { fetcher, stats });
+  if (!res) debug.log?.(req.url, '→ network: no verified source answered for', route.key);
   return res ?? network(req);
 }
 
@@ -222,3 +243,5 @@ sw.addEventListener('fetch', (/** @type {FetchEvent} */ e) => {
 // The site's own service worker, if it has one (see site-worker.js). Its listeners are added after
 // planktos's, so planktos's message handler sees planktos's messages first.
 const site = importSite(sw, sw.planktosSite);
+// a broken site worker must not go unnoticed: nothing of it runs (planktos does)
+if (site.error) console.warn(`planktos: the site's own service worker ${sw.planktosSite.workers.join(', ')} failed to load, so none of it runs: ${site.error}`);
