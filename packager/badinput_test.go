@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/planktos/planktos/manifest"
 	"github.com/planktos/planktos/packager"
 	"github.com/spf13/afero"
 )
@@ -107,9 +108,9 @@ func change(t *testing.T, f *faultFs, p string) {
 }
 
 // checkIntact asserts the package the manifest describes is whole: store files, torrents, runtime, no temps.
-func checkIntact(t *testing.T, fsys afero.Fs, manifest []byte) {
+func checkIntact(t *testing.T, fsys afero.Fs, raw []byte) {
 	t.Helper()
-	m, err := packager.ParseManifest(manifest)
+	m, err := manifest.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +137,7 @@ func checkIntact(t *testing.T, fsys afero.Fs, manifest []byte) {
 		return nil
 	})
 	var v map[string]any
-	if json.Unmarshal(manifest, &v) != nil {
+	if json.Unmarshal(raw, &v) != nil {
 		t.Error("manifest is not JSON")
 	}
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/planktos/planktos/bench/sitegen"
 	"github.com/planktos/planktos/config"
+	"github.com/planktos/planktos/manifest"
 	"github.com/planktos/planktos/packager"
 	"github.com/spf13/afero"
 )
@@ -59,10 +60,10 @@ func benchSite(b *testing.B) (string, sitegen.Stats, map[string][]byte) {
 // of the same input; then writes back dirty pages so that no op pays for the previous one's writeback.
 func benchReset(b *testing.B, dir string, pristine map[string][]byte) {
 	b.Helper()
-	if err := os.RemoveAll(filepath.Join(dir, packager.OutDir)); err != nil {
+	if err := os.RemoveAll(filepath.Join(dir, manifest.Dir)); err != nil {
 		b.Fatal(err)
 	}
-	os.Remove(filepath.Join(dir, packager.SWName))
+	os.Remove(filepath.Join(dir, manifest.SWPath))
 	for p, data := range pristine {
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			b.Fatal(err)

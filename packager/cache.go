@@ -11,6 +11,7 @@ import (
 
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/planktos/planktos/inject"
+	"github.com/planktos/planktos/manifest"
 	"github.com/spf13/afero"
 )
 
@@ -87,7 +88,7 @@ func (c *hashCache) save(items []item) error {
 // knownPieces returns the piece hashes of every torrent of the previous package, keyed by shardKey, so
 // that a torrent whose files did not change is not hashed again; and of large files hashed while they
 // were stored (their own torrent's pieces).
-func knownPieces(fsys afero.Fs, out string, prev *Manifest, items []item) map[string][]byte {
+func knownPieces(fsys afero.Fs, out string, prev *manifest.Manifest, items []item) map[string][]byte {
 	known := map[string][]byte{}
 	for _, it := range items {
 		if it.pieces != nil {
@@ -107,7 +108,7 @@ func knownPieces(fsys afero.Fs, out string, prev *Manifest, items []item) map[st
 			continue
 		}
 		info, err := mi.UnmarshalInfo()
-		if err != nil || info.Name != TorrentName || info.PieceLength <= 0 ||
+		if err != nil || info.Name != manifest.TorrentName || info.PieceLength <= 0 ||
 			int64(len(info.Pieces)) != (info.TotalLength()+info.PieceLength-1)/info.PieceLength*sha1.Size {
 			continue
 		}

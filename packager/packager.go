@@ -10,7 +10,6 @@ package packager
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -23,6 +22,8 @@ import (
 
 	"github.com/planktos/planktos/config"
 	"github.com/planktos/planktos/inject"
+	"github.com/planktos/planktos/internal/units"
+	"github.com/planktos/planktos/manifest"
 	"github.com/planktos/planktos/runtime"
 	"github.com/spf13/afero"
 )
@@ -44,7 +45,7 @@ type Options struct {
 
 // Result describes a finished run.
 type Result struct {
-	Manifest *Manifest
+	Manifest *manifest.Manifest
 	Files    int   // published files packaged
 	Bytes    int64 // their total size
 	Pages    int   // HTML pages
@@ -86,7 +87,7 @@ func Pack(ctx context.Context, fsys afero.Fs, opts Options) (*Result, error) {
 	for _, s := range sources {
 		total += s.size
 	}
-	ev.Detail("Found %d files, %s", len(sources), Bytes(total))
+	ev.Detail("Found %d files, %s", len(sources), units.Bytes(total))
 	scripts, err := scriptRegistrations(fsys, sources)
 	if err != nil {
 		return nil, err
@@ -111,7 +112,7 @@ func Pack(ctx context.Context, fsys afero.Fs, opts Options) (*Result, error) {
 	summarizePages(items, res, ev)
 	ev.Detail("Stored %d new files in planktos/files/ (%d already there)", res.Added, countBlobs(items)-res.Added)
 	if res.Cloned > 0 {
-		ev.Detail("%s of them cloned copy-on-write, not copied", Bytes(res.Cloned))
+		ev.Detail("%s of them cloned copy-on-write, not copied", units.Bytes(res.Cloned))
 	}
 
 	res.SiteWorkers = siteWorkers(fsys, items, scripts, &st.loadedBy, base, opts.Config.SiteWorker != "drop")
@@ -201,12 +202,12 @@ func prepare(fsys afero.Fs, out, storeDir string) error {
 }
 
 // previousManifest returns the package's current manifest, or nil.
-func previousManifest(fsys afero.Fs, out string) *Manifest {
+func previousManifest(fsys afero.Fs, out string) *manifest.Manifest {
 	b, err := afero.ReadFile(fsys, filepath.Join(out, "manifest.json"))
 	if err != nil {
 		return nil
 	}
-	m, _ := ParseManifest(b)
+	m, _ := manifest.Parse(b)
 	return m
 }
 
@@ -250,15 +251,15 @@ func summarizePages(items []item, res *Result, ev *reporter) {
 }
 
 // build makes the torrents and the manifest for the stored items.
-func build(ctx context.Context, fsys afero.Fs, items []item, opts Options, base string, prev *Manifest, n int,
-	ev *reporter) (*Manifest, map[string][]byte, error) {
+func build(ctx context.Context, fsys afero.Fs, items []item, opts Options, base string, prev *manifest.Manifest, n int,
+	ev *reporter) (*manifest.Manifest, map[string][]byte, error) {
 	out := filepath.Join(opts.Root, OutDir)
 	c := opts.Config
-	m := &Manifest{Version: ManifestVersion, Generator: Generator, Base: base, Files: map[string]Entry{},
+	m := &manifest.Manifest{Version: manifest.Version, Generator: Generator, Base: base, Files: map[string]manifest.Entry{},
 		Trackers: nonNil(c.WebTrackers()), Webseeds: append([]string{strings.TrimSuffix(opts.BaseURL, "/") +
 			"/" + OutDir + "/"}, c.Webseeds...),
-		Runtime: Runtime{Version: runtime.Version(), Prefetch: c.Prefetch, PrefetchLimit: c.PrefetchLimit, P2P: c.P2P,
-			ICEServers: nonNil(c.ICEServers)}}
+		Runtime: manifest.Runtime{Version: runtime.Version(), Prefetch: c.Prefetch, PrefetchLimit: c.PrefetchLimit, P2P: c.P2P,
+			ICEServers: iceServers(c.ICEServers)}}
 	shards, where := planShards(items, c.PieceLength)
 	known := knownPieces(fsys, out, prev, items)
 	spec := torrentSpec{trackers: c.Trackers, webseeds: m.Webseeds}
@@ -269,7 +270,7 @@ func build(ctx context.Context, fsys afero.Fs, items []item, opts Options, base 
 	var done atomic.Int64
 	stop := ev.track(&done, total)
 	torrents := map[string][]byte{}
-	m.Torrents = make([]TorrentRef, 0, len(shards))
+	m.Torrents = make([]manifest.TorrentRef, 0, len(shards))
 	for _, sh := range shards {
 		spec.pieceLength = sh.pieceLength
 		spec.pieces = known[shardKey(sh)]
@@ -288,7 +289,7 @@ func build(ctx context.Context, fsys afero.Fs, items []item, opts Options, base 
 		}
 		ih := mi.HashInfoBytes().HexString()
 		torrents[ih] = buf.Bytes()
-		m.Torrents = append(m.Torrents, TorrentRef{InfoHash: ih, URL: OutDir + "/torrents/" + ih + ".torrent",
+		m.Torrents = append(m.Torrents, manifest.TorrentRef{InfoHash: ih, URL: manifest.TorrentPath(ih),
 			PieceLength: sh.pieceLength, Length: sh.size()})
 	}
 	stop()
@@ -300,18 +301,18 @@ func build(ctx context.Context, fsys afero.Fs, items []item, opts Options, base 
 		if it.size > 0 {
 			idx = where[it.sha256]
 		}
-		m.Files[it.rel] = Entry{SHA256: it.sha256, Size: it.size, Type: it.typ, Torrent: idx}
+		m.Files[it.rel] = manifest.Entry{SHA256: it.sha256, Size: it.size, Type: it.typ, Torrent: idx}
 	}
 	if len(shards) > 0 {
 		ev.Detail("%s of %s: %s hashed, %s unchanged", plural(len(shards), "torrent", "torrents"),
-			Bytes(total), Bytes(total-reused), Bytes(reused))
+			units.Bytes(total), units.Bytes(total-reused), units.Bytes(reused))
 	}
-	return m, torrents, m.seal()
+	return m, torrents, m.Seal()
 }
 
 // commit writes the torrents, the runtime (planktos.sw.js starting with prelude) and, last, the manifest
 // that switches to the new package.
-func commit(fsys afero.Fs, root string, m *Manifest, torrents map[string][]byte, enabled bool, prelude []byte) error {
+func commit(fsys afero.Fs, root string, m *manifest.Manifest, torrents map[string][]byte, enabled bool, prelude []byte) error {
 	out := filepath.Join(root, OutDir)
 	for _, t := range m.Torrents {
 		if err := writeAtomic(fsys, filepath.Join(out, "torrents", t.InfoHash+".torrent"), torrents[t.InfoHash], 0o644); err != nil {
@@ -338,18 +339,18 @@ func commit(fsys afero.Fs, root string, m *Manifest, torrents map[string][]byte,
 	if !enabled { // the kill switch: no page agent to load
 		fsys.Remove(filepath.Join(out, "peer.js"))
 	}
-	b, err := json.MarshalIndent(m, "", " ")
+	b, err := m.Encode()
 	if err != nil {
-		return fmt.Errorf("encode manifest: %w", err)
+		return err
 	}
-	if err := writeAtomic(fsys, filepath.Join(out, "manifest.json"), append(b, '\n'), 0o644); err != nil {
+	if err := writeAtomic(fsys, filepath.Join(root, filepath.FromSlash(manifest.Path)), b, 0o644); err != nil {
 		return fmt.Errorf("write manifest: %w", explain(err))
 	}
 	return nil
 }
 
 // prune removes store files and torrents the manifest does not reference.
-func prune(fsys afero.Fs, out string, m *Manifest) (int, error) {
+func prune(fsys afero.Fs, out string, m *manifest.Manifest) (int, error) {
 	keep := map[string]bool{}
 	for _, e := range m.Files {
 		keep["files/"+e.SHA256] = true
@@ -408,6 +409,15 @@ func sumBlobs(blobs []blob) (n int64) {
 	return n
 }
 
+// iceServers converts the configuration's ICE servers to the manifest's (never nil: the manifest lists none as []).
+func iceServers(c []config.ICEServer) []manifest.ICEServer {
+	out := make([]manifest.ICEServer, len(c))
+	for i, s := range c {
+		out[i] = manifest.ICEServer(s)
+	}
+	return out
+}
+
 func nonNil[T any](s []T) []T {
 	if s == nil {
 		return []T{}
@@ -418,7 +428,7 @@ func nonNil[T any](s []T) []T {
 // iceWarning explains what a package with trackers but no STUN/TURN server loses: a visitor behind a
 // NAT (nearly every visitor) reaches another only through a server-reflexive address, which only a
 // STUN (or TURN) server tells its browser. Empty when there is nothing to say.
-func iceWarning(m *Manifest) string {
+func iceWarning(m *manifest.Manifest) string {
 	if len(m.Trackers) == 0 || len(m.Runtime.ICEServers) > 0 || m.Runtime.P2P == "off" {
 		return ""
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/planktos/planktos/config"
+	"github.com/planktos/planktos/manifest"
 	"github.com/planktos/planktos/packager"
 	"github.com/planktos/planktos/runtime"
 	"github.com/spf13/afero"
@@ -151,7 +152,7 @@ func checkStoreAt(t *testing.T, fsys afero.Fs, dir string) {
 // checkTorrent parses every torrent with anacrolix, recomputes its pieces with anacrolix's own code,
 // checks that each file is in the torrent its manifest entry names, and that root.torrent is the one
 // torrent or lists them all.
-func checkTorrent(t *testing.T, fsys afero.Fs, m *packager.Manifest) {
+func checkTorrent(t *testing.T, fsys afero.Fs, m *manifest.Manifest) {
 	t.Helper()
 	where := map[string]int{} // content → torrent index
 	for i, ref := range m.Torrents {

@@ -15,12 +15,9 @@ import (
 	"github.com/anacrolix/torrent/bencode"
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/planktos/planktos/config"
+	"github.com/planktos/planktos/manifest"
 	"github.com/spf13/afero"
 )
-
-// TorrentName is the name of every planktos torrent. With url-list <site>/planktos/, BEP 19 makes a
-// webseed request for file <sha256> go to <site>/planktos/files/<sha256>: the store itself.
-const TorrentName = "files"
 
 // blob is one unique file of the store, as a torrent carries it.
 type blob struct {
@@ -48,7 +45,7 @@ type torrentSpec struct {
 // buildTorrent makes a BitTorrent v1 torrent of blobs, hashing pieces from the store with n workers.
 func buildTorrent(ctx context.Context, fsys afero.Fs, storeDir string, blobs []blob, spec torrentSpec, n int,
 	done *atomic.Int64) (*metainfo.MetaInfo, error) {
-	info := metainfo.Info{Name: TorrentName, PieceLength: spec.pieceLength}
+	info := metainfo.Info{Name: manifest.TorrentName, PieceLength: spec.pieceLength}
 	for _, b := range blobs {
 		info.Files = append(info.Files, metainfo.FileInfo{Length: b.size, Path: []string{b.sha256}})
 	}
@@ -184,7 +181,7 @@ const rootKey = "root"
 // addRoot adds planktos/root.torrent to torrents: the package's torrent when there is one; when there
 // are several, a torrent named "torrents" whose files are their .torrent files, so that any BitTorrent
 // client can fetch them all through the webseed (<webseed>torrents/<infohash>.torrent).
-func addRoot(torrents map[string][]byte, m *Manifest, spec torrentSpec) error {
+func addRoot(torrents map[string][]byte, m *manifest.Manifest, spec torrentSpec) error {
 	switch len(m.Torrents) {
 	case 0:
 		return nil

@@ -13,13 +13,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/bmatcuk/doublestar/v4"
+	"github.com/planktos/planktos/manifest"
 	"github.com/spf13/afero"
 )
 
 // Names planktos owns in a site root; they are never packaged.
 const (
-	OutDir   = "planktos"       // everything planktos writes, but the service worker
-	SWName   = "planktos.sw.js" // the service worker, at the root so its scope covers the site
+	OutDir   = manifest.Dir     // everything planktos writes, but the service worker
+	SWName   = manifest.SWPath  // the service worker, at the root so its scope covers the site
 	tmpMark  = ".planktos-tmp-" // prefix of temporary files; a run removes stale ones
 	htmlCap  = 64 << 20         // HTML pages larger than this are packaged without injection
 	smallCap = 1 << 20          // files up to this size are read into memory in one go

@@ -17,6 +17,7 @@ import (
 	"github.com/planktos/planktos/config"
 	"github.com/planktos/planktos/internal/leech"
 	"github.com/planktos/planktos/internal/testsite"
+	"github.com/planktos/planktos/manifest"
 	"github.com/planktos/planktos/packager"
 	"github.com/planktos/planktos/serve"
 	"github.com/spf13/afero"
@@ -100,7 +101,7 @@ func download(t *testing.T, mi *metainfo.MetaInfo) map[string][]byte {
 	return got
 }
 
-func uniqueHashes(m *packager.Manifest) map[string]bool {
+func uniqueHashes(m *manifest.Manifest) map[string]bool {
 	out := map[string]bool{}
 	for _, e := range m.Files {
 		if e.Torrent >= 0 {

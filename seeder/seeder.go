@@ -35,8 +35,8 @@ import (
 	"github.com/pion/webrtc/v4"
 	"golang.org/x/time/rate"
 
-	"github.com/planktos/planktos/config"
-	"github.com/planktos/planktos/packager"
+	"github.com/planktos/planktos/internal/units"
+	"github.com/planktos/planktos/manifest"
 )
 
 // ErrNoTracker means the seeder has no WebSocket tracker to announce to: browsers could not find it.
@@ -55,7 +55,7 @@ type Config struct {
 	IgnoreManifestTrackers bool
 	// ICEServers are the STUN/TURN servers for WebRTC. Empty means the manifest's (the package's
 	// ice_servers setting, the ones browsers use).
-	ICEServers []config.ICEServer
+	ICEServers []manifest.ICEServer
 	// MaxPeers caps the peer connections of each torrent (a browser opens one per torrent it wants
 	// from the seeder). 0 means 50.
 	MaxPeers int
@@ -120,7 +120,7 @@ func New(cfg Config) (*Seeder, error) {
 	if len(ice) == 0 {
 		ice = m.Runtime.ICEServers
 	}
-	st0 := &store{dir: filepath.Join(dir, packager.OutDir, "files"), verify: cfg.Verify}
+	st0 := &store{dir: filepath.Join(dir, filepath.FromSlash(manifest.FilesPrefix)), verify: cfg.Verify}
 	cl, err := torrent.NewClient(clientConfig(cfg, ice, st0))
 	if err != nil {
 		return nil, fmt.Errorf("seeder: start the torrent client: %w", err)
@@ -136,7 +136,7 @@ func New(cfg Config) (*Seeder, error) {
 }
 
 // clientConfig is an anacrolix client that only seeds over WebRTC.
-func clientConfig(cfg Config, ice []config.ICEServer, st *store) *torrent.ClientConfig {
+func clientConfig(cfg Config, ice []manifest.ICEServer, st *store) *torrent.ClientConfig {
 	c := torrent.NewDefaultClientConfig()
 	c.Seed = true
 	c.NoDHT, c.DisablePEX, c.DisableWebseeds = true, true, true
@@ -200,9 +200,9 @@ func (s *Seeder) Reload() {
 	}
 }
 
-func manifestPath(dir string) string { return filepath.Join(dir, packager.OutDir, "manifest.json") }
+func manifestPath(dir string) string { return filepath.Join(dir, filepath.FromSlash(manifest.Path)) }
 
-func readManifest(dir string) (*packager.Manifest, stamp, error) {
+func readManifest(dir string) (*manifest.Manifest, stamp, error) {
 	f, err := os.Open(manifestPath(dir))
 	if err != nil {
 		return nil, stamp{}, fmt.Errorf("seeder: %w (package the site first: planktos hugo)", err)
@@ -216,7 +216,7 @@ func readManifest(dir string) (*packager.Manifest, stamp, error) {
 	if err != nil {
 		return nil, stamp{}, fmt.Errorf("seeder: read %s: %w", f.Name(), err)
 	}
-	m, err := packager.ParseManifest(b)
+	m, err := manifest.Parse(b)
 	if err != nil {
 		return nil, stamp{}, fmt.Errorf("seeder: %s: %w", f.Name(), err)
 	}
@@ -224,7 +224,7 @@ func readManifest(dir string) (*packager.Manifest, stamp, error) {
 }
 
 // trackers are the announce URLs for m: WebSocket ones only (browsers speak nothing else).
-func (s *Seeder) trackers(m *packager.Manifest) []string {
+func (s *Seeder) trackers(m *manifest.Manifest) []string {
 	var out []string
 	if !s.cfg.IgnoreManifestTrackers {
 		out = append(out, m.Trackers...)
@@ -239,7 +239,7 @@ func (s *Seeder) trackers(m *packager.Manifest) []string {
 
 // follow makes the seeded torrents those of m: it adds the new ones first, then drops the ones m no
 // longer lists.
-func (s *Seeder) follow(m *packager.Manifest, st stamp) error {
+func (s *Seeder) follow(m *manifest.Manifest, st stamp) error {
 	trackers := s.trackers(m)
 	if len(trackers) == 0 {
 		return fmt.Errorf("seeder: revision %.12s: %w", m.Revision, ErrNoTracker)
@@ -288,7 +288,7 @@ func (s *Seeder) follow(m *packager.Manifest, st stamp) error {
 	}
 	if s.revision == "" {
 		s.logf("seeding revision %.12s: %d torrents, %s, announced to %s", m.Revision, len(m.Torrents),
-			packager.Bytes(totalLength(m)), strings.Join(trackers, " "))
+			units.Bytes(totalLength(m)), strings.Join(trackers, " "))
 	} else {
 		s.logf("followed revision %.12s → %.12s: %d torrents added, %d dropped, %d kept", s.revision,
 			m.Revision, len(added), dropped, len(s.torrents)-len(added))
@@ -298,9 +298,9 @@ func (s *Seeder) follow(m *packager.Manifest, st stamp) error {
 }
 
 // add starts seeding one torrent of the package, read from its .torrent file.
-func (s *Seeder) add(ih metainfo.Hash, ref packager.TorrentRef, trackers []string) (*torrent.Torrent, error) {
+func (s *Seeder) add(ih metainfo.Hash, ref manifest.TorrentRef, trackers []string) (*torrent.Torrent, error) {
 	file := filepath.Join(s.cfg.Dir, filepath.FromSlash(ref.URL))
-	if !strings.HasPrefix(file, filepath.Join(s.cfg.Dir, packager.OutDir)+string(filepath.Separator)) {
+	if !strings.HasPrefix(file, filepath.Join(s.cfg.Dir, manifest.Dir)+string(filepath.Separator)) {
 		return nil, fmt.Errorf("seeder: torrent URL %q leaves the package", ref.URL)
 	}
 	mi, err := metainfo.LoadFromFile(file)
@@ -325,7 +325,7 @@ func (s *Seeder) add(ih metainfo.Hash, ref packager.TorrentRef, trackers []strin
 	return t, nil
 }
 
-func totalLength(m *packager.Manifest) int64 {
+func totalLength(m *manifest.Manifest) int64 {
 	var n int64
 	for _, t := range m.Torrents {
 		n += t.Length

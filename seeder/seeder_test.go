@@ -22,6 +22,8 @@ import (
 	"github.com/planktos/planktos/internal/leech"
 	"github.com/planktos/planktos/internal/netns"
 	"github.com/planktos/planktos/internal/testsite"
+	"github.com/planktos/planktos/internal/units"
+	"github.com/planktos/planktos/manifest"
 	"github.com/planktos/planktos/packager"
 	"github.com/planktos/planktos/seeder"
 	"github.com/planktos/planktos/serve"
@@ -54,7 +56,7 @@ func (o *origin) announce() string { return "ws" + strings.TrimPrefix(o.srv.URL,
 
 // packedTestsite builds the real testsite into a new folder, serves it and packages it with the
 // origin's tracker. It skips outside the WebRTC test namespace, and in -short mode (Hugo runs).
-func packedTestsite(t *testing.T) (string, *origin, *packager.Manifest) {
+func packedTestsite(t *testing.T) (string, *origin, *manifest.Manifest) {
 	t.Helper()
 	netns.Need(t)
 	if testing.Short() {
@@ -68,7 +70,7 @@ func packedTestsite(t *testing.T) (string, *origin, *packager.Manifest) {
 	return dir, o, pack(t, o, dir)
 }
 
-func pack(t *testing.T, o *origin, dir string) *packager.Manifest {
+func pack(t *testing.T, o *origin, dir string) *manifest.Manifest {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Trackers = [][]string{{o.announce()}}
@@ -93,7 +95,7 @@ func startSeeder(t *testing.T, cfg seeder.Config) *seeder.Seeder {
 	return s
 }
 
-func torrents(t *testing.T, dir string, m *packager.Manifest) []*metainfo.MetaInfo {
+func torrents(t *testing.T, dir string, m *manifest.Manifest) []*metainfo.MetaInfo {
 	t.Helper()
 	var out []*metainfo.MetaInfo
 	for _, ref := range m.Torrents {
@@ -108,7 +110,7 @@ func torrents(t *testing.T, dir string, m *packager.Manifest) []*metainfo.MetaIn
 
 // leechWebRTC downloads every torrent of m from peers over WebRTC only, checks the bytes against the
 // store and that not one store file went over HTTP, and returns how long it took.
-func leechWebRTC(t *testing.T, o *origin, dir string, m *packager.Manifest, s *seeder.Seeder) time.Duration {
+func leechWebRTC(t *testing.T, o *origin, dir string, m *manifest.Manifest, s *seeder.Seeder) time.Duration {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -126,7 +128,7 @@ func leechWebRTC(t *testing.T, o *origin, dir string, m *packager.Manifest, s *s
 }
 
 // sameAsStore checks that got holds exactly the store files of m's torrents, byte for byte.
-func sameAsStore(t *testing.T, dir string, m *packager.Manifest, got map[string][]byte) {
+func sameAsStore(t *testing.T, dir string, m *manifest.Manifest, got map[string][]byte) {
 	t.Helper()
 	want := map[string]bool{}
 	for _, e := range m.Files {
@@ -135,7 +137,7 @@ func sameAsStore(t *testing.T, dir string, m *packager.Manifest, got map[string]
 		}
 	}
 	for sha := range want {
-		b, err := os.ReadFile(filepath.Join(dir, packager.OutDir, "files", sha))
+		b, err := os.ReadFile(filepath.Join(dir, manifest.Dir, "files", sha))
 		if err != nil || !bytes.Equal(got[sha], b) {
 			t.Errorf("downloaded %s (%d bytes) differs from the store (%d bytes, %v)", sha, len(got[sha]), len(b), err)
 		}
@@ -173,7 +175,7 @@ func TestLeechFromSeeder(t *testing.T) {
 			t.Errorf("torrent %s: %+v", ts.InfoHash, ts)
 		}
 	}
-	t.Logf("WebRTC: %d torrents, %s in %v; seeder %d bytes up", len(m.Torrents), packager.Bytes(total),
+	t.Logf("WebRTC: %d torrents, %s in %v; seeder %d bytes up", len(m.Torrents), units.Bytes(total),
 		elapsed.Round(time.Millisecond), st.Uploaded)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -184,7 +186,7 @@ func TestLeechFromSeeder(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameAsStore(t, dir, m, got)
-	t.Logf("webseed: %s in %v", packager.Bytes(total), time.Since(start).Round(time.Millisecond))
+	t.Logf("webseed: %s in %v", units.Bytes(total), time.Since(start).Round(time.Millisecond))
 }
 
 // testWriter sends log lines to t.Log.
@@ -261,7 +263,7 @@ func TestFollowRevision(t *testing.T) {
 // By default (trust) nothing is hashed and every piece is available.
 func TestVerify(t *testing.T) {
 	dir, _, m := packedTestsite(t) // in the namespace: the client gathers ICE candidates for its offers
-	video := filepath.Join(dir, packager.OutDir, "files", m.Files["media/clip.webm"].SHA256)
+	video := filepath.Join(dir, manifest.Dir, "files", m.Files["media/clip.webm"].SHA256)
 	f, err := os.OpenFile(video, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -286,7 +288,7 @@ func TestVerify(t *testing.T) {
 	for _, r := range m.Torrents {
 		total += r.Length
 	}
-	t.Logf("verify: %s hashed in %v", packager.Bytes(total), time.Since(start).Round(time.Millisecond))
+	t.Logf("verify: %s hashed in %v", units.Bytes(total), time.Since(start).Round(time.Millisecond))
 	if bad != 1 {
 		t.Errorf("%d pieces failed the check, want 1 (the damaged one): %+v", bad, s.Stats())
 	}
@@ -345,9 +347,9 @@ func TestUploadRate(t *testing.T) {
 	}
 	elapsed := leechWebRTC(t, o, dir, m, s)
 	floor := time.Duration(float64(total) / rate * 0.8 * float64(time.Second)) // a little burst allowed
-	t.Logf("%s at %s/s: %v (at least %v)", packager.Bytes(total), packager.Bytes(rate), elapsed.Round(time.Millisecond), floor.Round(time.Millisecond))
+	t.Logf("%s at %s/s: %v (at least %v)", units.Bytes(total), units.Bytes(rate), elapsed.Round(time.Millisecond), floor.Round(time.Millisecond))
 	if elapsed < floor {
-		t.Errorf("the leecher got %s in %v, faster than the %s/s limit allows (%v)", packager.Bytes(total), elapsed,
-			packager.Bytes(rate), floor)
+		t.Errorf("the leecher got %s in %v, faster than the %s/s limit allows (%v)", units.Bytes(total), elapsed,
+			units.Bytes(rate), floor)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/anacrolix/torrent/segments"
 	"github.com/anacrolix/torrent/storage"
-	"github.com/planktos/planktos/packager"
+	"github.com/planktos/planktos/manifest"
 )
 
 // errReadOnly is what a write to the store returns: the seeder never changes the package.
@@ -41,9 +41,9 @@ var _ storage.ClientImpl = (*store)(nil)
 
 // OpenTorrent binds the store to one planktos torrent; it refuses torrents that are not planktos's.
 func (s *store) OpenTorrent(_ context.Context, info *metainfo.Info, ih metainfo.Hash) (storage.TorrentImpl, error) {
-	if info.Name != packager.TorrentName {
+	if info.Name != manifest.TorrentName {
 		return storage.TorrentImpl{}, fmt.Errorf("torrent %s is named %q, not %q: not a planktos package torrent",
-			ih.HexString(), info.Name, packager.TorrentName)
+			ih.HexString(), info.Name, manifest.TorrentName)
 	}
 	files := info.UpvertedFiles()
 	t := &torrentStore{info: info, index: info.FileSegmentsIndex(), paths: make([]string, len(files)),

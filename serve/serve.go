@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/planktos/planktos/manifest"
 )
 
 // Handler serves a packaged site from a folder.
@@ -143,10 +145,10 @@ func (h *Handler) file(w http.ResponseWriter, r *http.Request, name string, fi f
 		}
 		return
 	}
-	if sha, ok := strings.CutPrefix(strings.TrimPrefix(name, h.Dir), "/planktos/files/"); ok {
+	if sha, ok := strings.CutPrefix(strings.TrimPrefix(name, h.Dir), "/"+manifest.FilesPrefix); ok {
 		w.Header().Set("ETag", `"`+sha+`"`) // named by its SHA-256
 	}
-	if strings.HasSuffix(name, "/planktos/manifest.json") { // revalidated on every navigation
+	if strings.HasSuffix(name, "/"+manifest.Path) { // revalidated on every navigation
 		if b, tag, err := h.manifest(f, name, fi, r); err == nil {
 			w.Header().Set("ETag", tag)
 			http.ServeContent(w, r, name, fi.ModTime(), bytes.NewReader(b))
@@ -289,7 +291,7 @@ func localAnnounce(r *http.Request) string {
 
 // cacheControl: store files never change; everything else is revalidated so updates arrive at once.
 func cacheControl(p string) string {
-	if strings.HasPrefix(p, "/planktos/files/") || strings.HasPrefix(p, "/planktos/torrents/") {
+	if strings.HasPrefix(p, "/"+manifest.FilesPrefix) || strings.HasPrefix(p, "/"+manifest.TorrentsPrefix) {
 		return "public, max-age=31536000, immutable"
 	}
 	return "no-cache"

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/planktos/planktos/packager"
+	"github.com/planktos/planktos/manifest"
 )
 
 // Fixes of the hosting checks.
@@ -112,7 +112,7 @@ func (r *run) checkHTTPS(context.Context) Check {
 		if u, err = url.Parse(r.m.Webseeds[0]); err != nil {
 			return fail(CheckHTTPS, fixRepack, "the manifest's webseed %q is not a URL", r.m.Webseeds[0])
 		}
-		u.Path = strings.TrimSuffix(u.Path, packager.OutDir+"/")
+		u.Path = strings.TrimSuffix(u.Path, manifest.Dir+"/")
 		what = "packaged for"
 	}
 	switch {
@@ -221,7 +221,7 @@ func (r *run) checkCache(ctx context.Context) Check {
 		name := t.rel
 		if name == "" {
 			name = "the home page"
-		} else if strings.HasPrefix(name, storePrefix) || strings.HasPrefix(name, "planktos/torrents/") {
+		} else if strings.HasPrefix(name, storePrefix) || strings.HasPrefix(name, manifest.TorrentsPrefix) {
 			name = name[:strings.LastIndex(name, "/")+1] + "*"
 		}
 		cc := resp.Header.Get("Cache-Control")

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/pion/stun/v3"
-	"github.com/planktos/planktos/config"
+	"github.com/planktos/planktos/manifest"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -55,7 +55,7 @@ func (r *run) checkICE(ctx context.Context) Check {
 	}
 	type probe struct {
 		url    string
-		server config.ICEServer
+		server manifest.ICEServer
 		res    iceResult
 	}
 	var probes []*probe
@@ -146,7 +146,7 @@ type iceResult struct {
 }
 
 // probeICE checks one URL of server.
-func (r *run) probeICE(ctx context.Context, raw string, server config.ICEServer) iceResult {
+func (r *run) probeICE(ctx context.Context, raw string, server manifest.ICEServer) iceResult {
 	u, err := stun.ParseURI(raw)
 	if err != nil {
 		return iceResult{broken: fmt.Sprintf("%q is not a STUN or TURN URL (%v)", raw, err)}
@@ -192,7 +192,7 @@ func (r *run) probeICE(ctx context.Context, raw string, server config.ICEServer)
 
 // allocate asks a TURN server for an allocation without credentials (a live one answers 401 with its
 // realm and a nonce), then with server's username and credential, and releases what it got.
-func allocate(ctx context.Context, c *iceConn, raw string, server config.ICEServer) (string, error) {
+func allocate(ctx context.Context, c *iceConn, raw string, server manifest.ICEServer) (string, error) {
 	udp := stun.RawAttribute{Type: stun.AttrRequestedTransport, Value: []byte{17, 0, 0, 0}}
 	allocateReq := stun.NewType(stun.MethodAllocate, stun.ClassRequest)
 	res, err := c.do(ctx, stun.MustBuild(stun.TransactionID, allocateReq, udp, stun.Fingerprint))

@@ -16,7 +16,8 @@ import (
 	"strings"
 
 	"github.com/anacrolix/torrent/metainfo"
-	"github.com/planktos/planktos/packager"
+	"github.com/planktos/planktos/internal/units"
+	"github.com/planktos/planktos/manifest"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -30,7 +31,7 @@ func (r *run) checkManifest(ctx context.Context) Check {
 		}
 		return fail(CheckManifest, fixDeploy, "cannot read the manifest: %v", err)
 	}
-	m, err := packager.ParseManifest(b)
+	m, err := manifest.Parse(b)
 	if err != nil {
 		return fail(CheckManifest, fixRepack+" (with this version of planktos)", "%s: %v", r.src.where(manifestPath), err)
 	}
@@ -161,7 +162,7 @@ func (r *run) checkStore(ctx context.Context) Check {
 	scope := plural(len(blobs), "store file", "store files") + " read"
 	if r.web != nil {
 		scope = fmt.Sprintf("HEAD-checked %d of %d store files; downloaded and hashed %s of them (%s%s)", len(probes),
-			len(blobs), all(len(sampled), len(blobs)), packager.Bytes(sampledBytes), within(len(sampled), len(blobs)))
+			len(blobs), all(len(sampled), len(blobs)), units.Bytes(sampledBytes), within(len(sampled), len(blobs)))
 		what = scope + ": sizes and SHA-256 match the manifest"
 	}
 	if !p.empty() {
@@ -243,7 +244,7 @@ func (r *run) checkTorrents(ctx context.Context) Check {
 	if r.web != nil {
 		what = fmt.Sprintf("%s parsed, infohashes and files match the manifest; piece hashes checked for %s of them "+
 			"(%s downloaded%s)", plural(len(r.m.Torrents), "torrent", "torrents"), all(checked, len(r.m.Torrents)),
-			packager.Bytes(checkedBytes), within(checked, len(r.m.Torrents)))
+			units.Bytes(checkedBytes), within(checked, len(r.m.Torrents)))
 	}
 	switch {
 	case !p.empty():
@@ -258,7 +259,7 @@ func (r *run) checkTorrents(ctx context.Context) Check {
 
 // torrent checks one torrent and returns its bytes (nil if unreadable). files maps the SHA-256 of every
 // store file the torrent must carry to its size.
-func (r *run) torrent(ctx context.Context, ref packager.TorrentRef, files map[string]int64, pieces bool,
+func (r *run) torrent(ctx context.Context, ref manifest.TorrentRef, files map[string]int64, pieces bool,
 	out, w *problems) []byte {
 	var p problems // this torrent's: its piece hashes are checked only if nothing else is wrong
 	defer func() {
@@ -266,7 +267,7 @@ func (r *run) torrent(ctx context.Context, ref packager.TorrentRef, files map[st
 			out.add("%s", msg)
 		}
 	}()
-	if want := packager.OutDir + "/torrents/" + ref.InfoHash + ".torrent"; ref.URL != want {
+	if want := manifest.TorrentPath(ref.InfoHash); ref.URL != want {
 		p.add("torrent %.12s… is at %s, not %s", ref.InfoHash, ref.URL, want)
 	}
 	b, err := readAll(ctx, r.src, ref.URL, 64<<20)
@@ -286,9 +287,9 @@ func (r *run) torrent(ctx context.Context, ref packager.TorrentRef, files map[st
 	if got := mi.HashInfoBytes().HexString(); got != ref.InfoHash {
 		p.add("%s has infohash %s, the manifest says %s", ref.URL, got, ref.InfoHash)
 	}
-	if info.Name != packager.TorrentName || info.PieceLength != ref.PieceLength || info.TotalLength() != ref.Length {
+	if info.Name != manifest.TorrentName || info.PieceLength != ref.PieceLength || info.TotalLength() != ref.Length {
 		p.add("%s: name %q, piece length %d, %d bytes; the manifest says %q, %d, %d", ref.URL, info.Name,
-			info.PieceLength, info.TotalLength(), packager.TorrentName, ref.PieceLength, ref.Length)
+			info.PieceLength, info.TotalLength(), manifest.TorrentName, ref.PieceLength, ref.Length)
 	}
 	seen := map[string]bool{}
 	for _, f := range info.Files {
@@ -312,9 +313,9 @@ func (r *run) torrent(ctx context.Context, ref packager.TorrentRef, files map[st
 			p.add("%s: webseed %s does not end in / (BitTorrent clients refuse it)", ref.URL, u)
 		}
 	}
-	if r.web != nil && !slices.Contains(mi.UrlList, r.web.url(packager.OutDir+"/")) {
+	if r.web != nil && !slices.Contains(mi.UrlList, r.web.url(manifest.Dir+"/")) {
 		w.add("the torrents' webseeds %v do not include this site's %s", []string(mi.UrlList),
-			r.web.url(packager.OutDir+"/"))
+			r.web.url(manifest.Dir+"/"))
 	}
 	if pieces && p.empty() {
 		got := info

@@ -35,7 +35,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/planktos/planktos/packager"
+	"github.com/planktos/planktos/internal/units"
+	"github.com/planktos/planktos/manifest"
 )
 
 // The checks, in the order Run performs them.
@@ -169,11 +170,11 @@ var ErrTarget = errors.New("not a packaged folder or an http(s) URL")
 
 // Paths below the site base.
 const (
-	manifestPath = packager.OutDir + "/manifest.json"
-	rootTorrent  = packager.OutDir + "/root.torrent"
-	swPath       = "planktos.sw.js"
-	installPath  = packager.OutDir + "/install.js"
-	storePrefix  = packager.OutDir + "/files/"
+	manifestPath = manifest.Path
+	rootTorrent  = manifest.RootTorrentPath
+	swPath       = manifest.SWPath
+	installPath  = manifest.InstallPath
+	storePrefix  = manifest.FilesPrefix
 )
 
 // Fixes shared by several checks.
@@ -244,7 +245,7 @@ type run struct {
 	src      source
 	web      *httpSource // nil for a folder
 	rep      *Report
-	m        *packager.Manifest
+	m        *manifest.Manifest
 	torrents map[string][]byte // .torrent bytes by infohash, as read by checkTorrents
 }
 
@@ -285,7 +286,7 @@ func readAll(ctx context.Context, s source, rel string, limit int64) ([]byte, er
 		return nil, fmt.Errorf("read %s: %w", s.where(rel), err)
 	}
 	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is larger than %s", s.where(rel), packager.Bytes(limit))
+		return nil, fmt.Errorf("%s is larger than %s", s.where(rel), units.Bytes(limit))
 	}
 	return b, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/anacrolix/torrent/bencode"
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/planktos/planktos/config"
+	"github.com/planktos/planktos/manifest"
 	"github.com/planktos/planktos/packager"
 	"github.com/planktos/planktos/serve"
 	"github.com/planktos/planktos/stun"
@@ -52,7 +53,7 @@ type options struct {
 	host    string // default "localhost"
 	inject  string
 	origins []string // the tracker's AllowedOrigins (default: any)
-	mutate  func(t *testing.T, dir string, m *packager.Manifest)
+	mutate  func(t *testing.T, dir string, m *manifest.Manifest)
 	wrap    func(http.Handler) http.Handler
 	ice     []config.ICEServer // the package's ice_servers (default: a STUN server of the test's)
 	noICE   bool               // no ice_servers at all
@@ -207,7 +208,7 @@ func TestSmallSampleSaysSo(t *testing.T) {
 	}
 }
 
-func storeFile(dir string, m *packager.Manifest, path string) string {
+func storeFile(dir string, m *manifest.Manifest, path string) string {
 	return filepath.Join(dir, "planktos/files", m.Files[path].SHA256)
 }
 
@@ -240,7 +241,7 @@ func (o *overrideWriter) Write(b []byte) (int, error) {
 
 // reTorrent rewrites the package's one torrent with a changed info dictionary (marked private): its infohash
 // no longer matches the manifest, and nothing else changes.
-func reTorrent(t *testing.T, dir string, m *packager.Manifest) {
+func reTorrent(t *testing.T, dir string, m *manifest.Manifest) {
 	t.Helper()
 	name := filepath.Join(dir, m.Torrents[0].URL)
 	b, err := os.ReadFile(name)
@@ -279,10 +280,10 @@ func TestBrokenPromises(t *testing.T) {
 		fails     []string
 		want      string // in the failed checks' messages
 	}{
-		{name: "store file corrupted", o: options{mutate: func(t *testing.T, dir string, m *packager.Manifest) {
+		{name: "store file corrupted", o: options{mutate: func(t *testing.T, dir string, m *manifest.Manifest) {
 			os.WriteFile(storeFile(dir, m, "css/site.css"), []byte("body{color:RED}"), 0o644)
 		}}, fails: []string{verify.CheckStore, verify.CheckTorrents}, want: "does not hash to its name"},
-		{name: "store file missing", o: options{mutate: func(t *testing.T, dir string, m *packager.Manifest) {
+		{name: "store file missing", o: options{mutate: func(t *testing.T, dir string, m *manifest.Manifest) {
 			os.Remove(storeFile(dir, m, "css/site.css"))
 		}}, fails: []string{verify.CheckStore, verify.CheckTorrents}, want: "site.css) is missing (404) (HEAD-checked"},
 		{name: "torrent infohash mismatch", o: options{mutate: reTorrent},
@@ -337,26 +338,26 @@ func TestBrokenFolder(t *testing.T) {
 		fails []string
 		want  string
 	}{
-		{"store file corrupted", options{mutate: func(t *testing.T, dir string, m *packager.Manifest) {
+		{"store file corrupted", options{mutate: func(t *testing.T, dir string, m *manifest.Manifest) {
 			os.WriteFile(storeFile(dir, m, "media/big.bin"), []byte(strings.Repeat("x", 1<<21)), 0o644)
 		}}, []string{verify.CheckStore, verify.CheckTorrents}, "does not hash to its name"},
-		{"store file truncated", options{mutate: func(t *testing.T, dir string, m *packager.Manifest) {
+		{"store file truncated", options{mutate: func(t *testing.T, dir string, m *manifest.Manifest) {
 			os.Truncate(storeFile(dir, m, "media/big.bin"), 100)
 		}}, []string{verify.CheckStore, verify.CheckTorrents}, "is 100 bytes, the manifest says 2097152"},
 		{"torrent infohash mismatch", options{files: []map[string]string{small}, mutate: reTorrent},
 			[]string{verify.CheckTorrents}, "the manifest says"},
-		{"page changed after packaging", options{mutate: func(t *testing.T, dir string, m *packager.Manifest) {
+		{"page changed after packaging", options{mutate: func(t *testing.T, dir string, m *manifest.Manifest) {
 			os.WriteFile(filepath.Join(dir, "posts/b/index.html"), []byte("<html><body>new</body></html>"), 0o644)
 		}}, []string{verify.CheckPages}, "posts/b/index.html changed since it was packaged"},
 		{"page without install.js", options{inject: "never"}, []string{verify.CheckPages}, "does not load"},
-		{"service worker missing", options{mutate: func(t *testing.T, dir string, m *packager.Manifest) {
+		{"service worker missing", options{mutate: func(t *testing.T, dir string, m *manifest.Manifest) {
 			os.Remove(filepath.Join(dir, "planktos.sw.js"))
 		}}, []string{verify.CheckServiceWorker}, "planktos.sw.js is missing"},
-		{"root torrent missing", options{mutate: func(t *testing.T, dir string, m *packager.Manifest) {
+		{"root torrent missing", options{mutate: func(t *testing.T, dir string, m *manifest.Manifest) {
 			os.Remove(filepath.Join(dir, "planktos/root.torrent"))
 		}}, []string{verify.CheckRootTorrent}, "root.torrent"},
 		{"packaged for plain http", options{host: "example.test"}, []string{verify.CheckHTTPS}, "packaged for http://example.test/: plain HTTP"},
-		{"not packaged", options{mutate: func(t *testing.T, dir string, m *packager.Manifest) {
+		{"not packaged", options{mutate: func(t *testing.T, dir string, m *manifest.Manifest) {
 			os.RemoveAll(filepath.Join(dir, "planktos"))
 		}}, []string{verify.CheckManifest}, "not a planktos package"},
 	}
@@ -409,7 +410,7 @@ func TestSiteWorker(t *testing.T) {
 			t.Errorf("%s: %q does not name the site's worker", target, c.Message)
 		}
 	}
-	stale := newSite(t, options{files: []map[string]string{small, themeWorker}, mutate: func(t *testing.T, dir string, m *packager.Manifest) {
+	stale := newSite(t, options{files: []map[string]string{small, themeWorker}, mutate: func(t *testing.T, dir string, m *manifest.Manifest) {
 		b, _ := os.ReadFile(filepath.Join(dir, "planktos.sw.js"))
 		_, rest, _ := strings.Cut(string(b), "\n")
 		os.WriteFile(filepath.Join(dir, "planktos.sw.js"), []byte(rest), 0o644)

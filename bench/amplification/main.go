@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/anacrolix/torrent/metainfo"
-	"github.com/planktos/planktos/packager"
+	"github.com/planktos/planktos/manifest"
 )
 
 func main() {
@@ -39,7 +39,7 @@ func run(dir string) error {
 	if err != nil {
 		return err
 	}
-	var m packager.Manifest
+	var m manifest.Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/planktos/planktos/packager"
+	"github.com/planktos/planktos/internal/units"
 	"golang.org/x/term"
 )
 
@@ -78,7 +78,7 @@ func (c *console) Progress(done, total int64) {
 	frac := min(float64(done)/float64(total), 1)
 	fill := int(frac * width)
 	fmt.Fprintf(c.errw, "\r  [%s%s] %3.0f%%  %s / %s ", strings.Repeat("=", fill), strings.Repeat(" ", width-fill),
-		frac*100, packager.Bytes(done), packager.Bytes(total))
+		frac*100, units.Bytes(done), units.Bytes(total))
 	c.barShown = true
 }
 

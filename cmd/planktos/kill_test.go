@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/torrent/metainfo"
-	"github.com/planktos/planktos/packager"
+	"github.com/planktos/planktos/manifest"
 )
 
 // `planktos hugo` killed with SIGKILL at 20 random points, between edits of the site (what a crash, an
@@ -94,9 +94,9 @@ func TestKilledPackagingLeavesAWholePackage(t *testing.T) {
 	})
 }
 
-func readManifestAt(t *testing.T, public string) packager.Manifest {
+func readManifestAt(t *testing.T, public string) manifest.Manifest {
 	t.Helper()
-	var m packager.Manifest
+	var m manifest.Manifest
 	b, err := os.ReadFile(filepath.Join(public, "planktos", "manifest.json"))
 	if err == nil {
 		err = json.Unmarshal(b, &m)

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	"github.com/planktos/planktos/config"
+	"github.com/planktos/planktos/internal/units"
+	"github.com/planktos/planktos/manifest"
 	"github.com/planktos/planktos/packager"
 	"github.com/spf13/afero"
 	"github.com/spf13/cobra"
@@ -119,7 +121,7 @@ func report(con *console, roots []packaged) {
 		Cloned    int64                 `json:"clonedBytes"`
 		Pruned    int                   `json:"pruned"`
 		Revision  string                `json:"revision"`
-		Torrents  []packager.TorrentRef `json:"torrents"`
+		Torrents  []manifest.TorrentRef `json:"torrents"`
 		ElapsedMS int64                 `json:"elapsedMs"`
 		// SiteWorkers are the site's own service workers (each is also a warning).
 		SiteWorkers []packager.SiteWorker `json:"siteWorkers"`
@@ -132,7 +134,7 @@ func report(con *console, roots []packaged) {
 			torrents = "1 torrent (infohash " + m.Torrents[0].InfoHash + ")"
 		}
 		con.Summary("Packaged %d files (%s) of %s into %s, revision %.12s, in %.2f s",
-			r.res.Files, packager.Bytes(r.res.Bytes), r.BaseURL, torrents, m.Revision, r.res.Elapsed.Seconds())
+			r.res.Files, units.Bytes(r.res.Bytes), r.BaseURL, torrents, m.Revision, r.res.Elapsed.Seconds())
 		out = append(out, jsonRoot{packaged: r, Files: r.res.Files, Bytes: r.res.Bytes, Pages: r.res.Pages,
 			Injected: r.res.Injected, Added: r.res.Added, Cloned: r.res.Cloned, Pruned: r.res.Pruned, Revision: m.Revision,
 			Torrents: m.Torrents, ElapsedMS: r.res.Elapsed.Milliseconds(), SiteWorkers: nonNil(r.res.SiteWorkers)})

@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"github.com/planktos/planktos/config"
-	"github.com/planktos/planktos/packager"
+	"github.com/planktos/planktos/internal/units"
+	"github.com/planktos/planktos/manifest"
 	"github.com/planktos/planktos/seeder"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -58,7 +59,9 @@ set there, from the package's manifest (the ones browsers use).`,
 			for _, w := range warnings {
 				fmt.Fprintln(os.Stderr, "warning:", w)
 			}
-			cfg.ICEServers = pc.ICEServers
+			for _, s := range pc.ICEServers {
+				cfg.ICEServers = append(cfg.ICEServers, manifest.ICEServer(s))
+			}
 			con := newConsole(quiet, false)
 			con.Header("Running planktos %s seed on %s", version(), cfg.Dir)
 			sd, wait, err := startSeeding(cmd.Context(), cfg, con, quiet)
@@ -67,7 +70,7 @@ set there, from the package's manifest (the ones browsers use).`,
 			}
 			<-cmd.Context().Done()
 			wait()
-			fmt.Fprintf(os.Stderr, "Stopped; sent %s to peers\n", packager.Bytes(sd.Stats().Uploaded))
+			fmt.Fprintf(os.Stderr, "Stopped; sent %s to peers\n", units.Bytes(sd.Stats().Uploaded))
 			return nil
 		},
 	}
@@ -97,9 +100,9 @@ func (f *seedFlags) config(dir string) (seeder.Config, error) {
 	if err != nil {
 		return seeder.Config{}, err
 	}
-	if fi, err := os.Stat(filepath.Join(abs, packager.OutDir, "manifest.json")); err != nil || !fi.Mode().IsRegular() {
-		return seeder.Config{}, fmt.Errorf("%s holds no planktos package (no %s/manifest.json); build and package "+
-			"the site first (hugo && planktos hugo)", abs, packager.OutDir)
+	if fi, err := os.Stat(filepath.Join(abs, filepath.FromSlash(manifest.Path))); err != nil || !fi.Mode().IsRegular() {
+		return seeder.Config{}, fmt.Errorf("%s holds no planktos package (no %s); build and package "+
+			"the site first (hugo && planktos hugo)", abs, manifest.Path)
 	}
 	rate, err := config.ParseSize(f.uploadRate)
 	if err != nil {
@@ -143,7 +146,7 @@ func startSeeding(ctx context.Context, cfg seeder.Config, con *console, quiet bo
 	}
 	limits := fmt.Sprintf("at most %d peers per torrent", cfg.MaxPeers)
 	if cfg.UploadRate > 0 {
-		limits += fmt.Sprintf(", upload limited to %s/s", packager.Bytes(cfg.UploadRate))
+		limits += fmt.Sprintf(", upload limited to %s/s", units.Bytes(cfg.UploadRate))
 	}
 	con.Detail(limits + " (Ctrl+C to stop)")
 	reported := make(chan struct{})
@@ -159,7 +162,7 @@ func startSeeding(ctx context.Context, cfg seeder.Config, con *console, quiet bo
 			case <-tick.C:
 			}
 			st := sd.Stats()
-			line := fmt.Sprintf("%d peers, %s sent", st.Peers, packager.Bytes(st.Uploaded))
+			line := fmt.Sprintf("%d peers, %s sent", st.Peers, units.Bytes(st.Uploaded))
 			if line != last {
 				fmt.Fprintf(out, "%s %s\n", time.Now().Format("15:04:05"), line)
 				last = line

@@ -17,7 +17,7 @@ import (
 
 	"github.com/planktos/planktos/internal/leech"
 	"github.com/planktos/planktos/internal/netns"
-	"github.com/planktos/planktos/packager"
+	"github.com/planktos/planktos/manifest"
 	"github.com/planktos/planktos/tracker"
 )
 
@@ -58,7 +58,7 @@ func leechAll(t *testing.T, dir, announce string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := packager.ParseManifest(b)
+	m, err := manifest.Parse(b)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/planktos/planktos/packager"
+	"github.com/planktos/planktos/internal/units"
+	"github.com/planktos/planktos/manifest"
 	"github.com/planktos/planktos/seeder"
 	"github.com/planktos/planktos/serve"
 	"github.com/planktos/planktos/stun"
@@ -128,7 +129,7 @@ get the site's files peer to peer from the first visit on.`,
 			})
 			if wait != nil {
 				wait()
-				fmt.Fprintf(os.Stderr, "Seeder sent %s to peers\n", packager.Bytes(sd.Stats().Uploaded))
+				fmt.Fprintf(os.Stderr, "Seeder sent %s to peers\n", units.Bytes(sd.Stats().Uploaded))
 			}
 			return err
 		},
@@ -147,11 +148,11 @@ get the site's files peer to peer from the first visit on.`,
 
 // manifestBase returns the base path of the package in dir, or "/".
 func manifestBase(dir string) string {
-	b, err := os.ReadFile(filepath.Join(dir, packager.OutDir, "manifest.json"))
+	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(manifest.Path)))
 	if err != nil {
 		return "/"
 	}
-	m, err := packager.ParseManifest(b)
+	m, err := manifest.Parse(b)
 	if err != nil || m.Base == "" {
 		return "/"
 	}
@@ -178,7 +179,7 @@ func listen(ctx context.Context, ln net.Listener, h *serve.Handler, tlsCfg *tls.
 		return nil
 	})
 	if err == nil {
-		line := fmt.Sprintf("Stopped; sent %s", packager.Bytes(h.Sent.Load()))
+		line := fmt.Sprintf("Stopped; sent %s", units.Bytes(h.Sent.Load()))
 		if st != nil {
 			line += fmt.Sprintf("; STUN answered %d requests", st.Stats().Answered)
 		}
