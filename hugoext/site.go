@@ -2,12 +2,16 @@
 // language on multihost sites), and where it is served (baseURL, with any subpath).
 // Inserting the install tag into pages is package inject's, which knows nothing of Hugo.
 //
-// Configuration is read the way Hugo v0.165 reads it, without importing Hugo: the first of hugo.* and
+// LoadSite has two readers. Given a Hugo (SiteOptions.Hugo, e.g. LookPath's), it asks
+// `hugo config --format json`: Hugo's own answer, in the user's version (see loadWithHugo for what that
+// output leaves out). Without one, the built-in reader reads the configuration the way Hugo v0.165 reads
+// it, without importing Hugo: the first of hugo.* and
 // config.* (toml, yaml, yml, json) in the source folder, then config/_default and config/<environment>
 // merged over it, then the --destination and --baseURL flags, then HUGO_* environment variables. That
 // last order is Hugo's, measured with v0.165.0: HUGO_PUBLISHDIR beats --destination and HUGO_BASEURL
 // beats --baseURL (Hugo applies its environment after its flags), so planktos, given the same flags and
-// environment as hugo, finds the folder Hugo actually wrote.
+// environment as hugo, finds the folder Hugo actually wrote. A test checks that both readers agree on
+// every fixture site, and another that the built-in one finds what the pinned Hugo wrote.
 package hugoext
 
 import (
@@ -34,13 +38,17 @@ type SiteOptions struct {
 	Environment string   // --environment (default: HUGO_ENVIRONMENT, HUGO_ENV, else "production")
 	ConfigFiles []string // --config: explicit config files, in merge order
 	Environ     []string // os.Environ(), for HUGO_* overrides
+	// Hugo, when set, is asked for the configuration (`hugo config --format json`, with the flags above
+	// and Environ): Hugo's own answer, in the user's version. When nil, the built-in reader reads the files.
+	Hugo Hugo
 }
 
 // Site is a Hugo site's published output, as planktos needs it.
 type Site struct {
 	Source       string   // absolute site folder
 	Environment  string   // the Hugo environment whose config was read
-	ConfigFiles  []string // what was read, in order
+	Reader       string   // who read it: ReaderHugo or ReaderBuiltIn
+	ConfigFiles  []string // what the built-in reader read, in order (ReaderHugo does not say)
 	PublishDir   string   // absolute publishDir
 	RelativeURLs bool
 	Roots        []Root // one per site root: the whole site, or one per language when multihost
@@ -53,20 +61,24 @@ type Root struct {
 	BaseURL string // absolute URL ending in "/"
 }
 
-// LoadSite reads the configuration of the Hugo site at o.Source.
+// LoadSite reads the configuration of the Hugo site at o.Source: by asking o.Hugo when it is set, else
+// with the built-in reader. Both give the same Site for the same flags and environment (a test checks it
+// with the pinned Hugo on every fixture site); the built-in one also lists ConfigFiles.
 func LoadSite(o SiteOptions) (*Site, error) {
 	src, err := filepath.Abs(cmp(o.Source, "."))
 	if err != nil {
 		return nil, err
 	}
-	s := &Site{Source: src, Environment: environment(o)}
+	if o.Hugo != nil {
+		return loadWithHugo(o, src)
+	}
+	s := &Site{Source: src, Environment: environment(o), Reader: ReaderBuiltIn}
 	cfg, files, err := readConfig(src, s.Environment, o.ConfigFiles)
 	if err != nil {
 		return nil, err
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("%s has no Hugo configuration (hugo.toml, hugo.yaml, hugo.json, config.* or "+
-			"config/_default/); run planktos hugo in your site's folder or pass --source", src)
+		return nil, noConfig(src)
 	}
 	s.ConfigFiles = files
 	if o.Destination != "" {
@@ -320,12 +332,7 @@ func roots(cfg map[string]any, publishDir string) ([]Root, error) {
 		disabled[strings.ToLower(l)] = true
 	}
 	langs, _ := cfg["languages"].(map[string]any)
-	type lang struct {
-		name    string
-		weight  int
-		baseURL string
-	}
-	var enabled []lang
+	var all []language
 	anyBaseURL := false
 	for name, raw := range langs {
 		lc, _ := raw.(map[string]any)
@@ -335,8 +342,27 @@ func roots(cfg map[string]any, publishDir string) ([]Root, error) {
 		if cast.ToBool(lc["disabled"]) {
 			disabled[name] = true
 		}
-		if !disabled[name] {
-			enabled = append(enabled, lang{name, cast.ToInt(lc["weight"]), cast.ToString(lc["baseurl"])})
+		all = append(all, language{name, cast.ToInt(lc["weight"]), cast.ToString(lc["baseurl"])})
+	}
+	def := strings.ToLower(cmp(cast.ToString(cfg["defaultcontentlanguage"]), "en"))
+	return layout(all, disabled, anyBaseURL, cast.ToString(cfg["baseurl"]), def, publishDir)
+}
+
+// language is one configured language; baseURL is "" when it has none of its own.
+type language struct {
+	name    string
+	weight  int
+	baseURL string
+}
+
+// layout applies Hugo's rules (see roots) to the configured languages: disabled holds the disabled ones,
+// anyBaseURL says whether any language (even a disabled one) sets its own baseURL, rootURL is the
+// site's baseURL and def the default content language.
+func layout(all []language, disabled map[string]bool, anyBaseURL bool, rootURL, def, publishDir string) ([]Root, error) {
+	var enabled []language
+	for _, l := range all {
+		if !disabled[l.name] {
+			enabled = append(enabled, l)
 		}
 	}
 	// Hugo's order: by weight (unset weights last), then by name.
@@ -347,7 +373,6 @@ func roots(cfg map[string]any, publishDir string) ([]Root, error) {
 		}
 		return b.weight == 0 || (a.weight != 0 && a.weight < b.weight)
 	})
-	rootURL := cast.ToString(cfg["baseurl"])
 	if anyBaseURL && len(enabled)-len(disabled) > 1 {
 		var out []Root
 		for _, l := range enabled {
@@ -364,7 +389,6 @@ func roots(cfg map[string]any, publishDir string) ([]Root, error) {
 		return out, nil
 	}
 	raw, key := rootURL, "baseURL"
-	def := strings.ToLower(cmp(cast.ToString(cfg["defaultcontentlanguage"]), "en"))
 	for _, l := range enabled {
 		if l.name == def && l.baseURL != "" {
 			raw, key = l.baseURL, "languages."+l.name+".baseURL"

@@ -513,6 +513,26 @@ func TestSiteWarnings(t *testing.T) {
 	}
 }
 
+// hugoCases are fixture sites with the flags and environment hugo and planktos are given.
+var hugoCases = []struct {
+	name    string
+	fixture string
+	env     []string
+	dest    string // --destination, relative to the site folder when relative
+	baseURL string // --baseURL
+	envName string // --environment
+}{
+	{name: "multihost", fixture: "multihost"},
+	{name: "multihost, HUGO_DISABLELANGUAGES=nl", fixture: "multihost", env: []string{"HUGO_DISABLELANGUAGES=nl"}},
+	{name: "not multihost: 3 enabled, 3 disabled", fixture: "multihost", env: []string{"HUGO_DISABLELANGUAGES=de, nl"}},
+	{name: "config dir, staging", fixture: "configdir", env: []string{"HUGO_ENVIRONMENT=staging"}},
+	{name: "config dir, --environment", fixture: "configdir", env: []string{"HUGO_ENVIRONMENT=staging"}, envName: "development"},
+	{name: "HUGO_PUBLISHDIR beats --destination", fixture: "envpublish",
+		env:  []string{"HUGO_PUBLISHDIR=from-env", "HUGO_BASEURL=https://env.example.org/sub"},
+		dest: "from-flag", baseURL: "https://flag.example.org/"},
+	{name: "relative --destination", fixture: "reldest", dest: "../rd-out"},
+}
+
 // TestLoadSiteMatchesHugo builds fixture sites with the pinned Hugo (internal/testsite.Hugo, v0.165.0)
 // and checks that LoadSite, given the same flags and environment, names exactly the folders Hugo wrote,
 // with the baseURLs Hugo wrote into their sitemaps.
@@ -520,25 +540,7 @@ func TestLoadSiteMatchesHugo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: runs the pinned Hugo (the first run compiles it, minutes)")
 	}
-	cases := []struct {
-		name    string
-		fixture string
-		env     []string
-		dest    string // --destination, relative to the site folder when relative
-		baseURL string // --baseURL
-		envName string // --environment
-	}{
-		{name: "multihost", fixture: "multihost"},
-		{name: "multihost, HUGO_DISABLELANGUAGES=nl", fixture: "multihost", env: []string{"HUGO_DISABLELANGUAGES=nl"}},
-		{name: "not multihost: 3 enabled, 3 disabled", fixture: "multihost", env: []string{"HUGO_DISABLELANGUAGES=de, nl"}},
-		{name: "config dir, staging", fixture: "configdir", env: []string{"HUGO_ENVIRONMENT=staging"}},
-		{name: "config dir, --environment", fixture: "configdir", env: []string{"HUGO_ENVIRONMENT=staging"}, envName: "development"},
-		{name: "HUGO_PUBLISHDIR beats --destination", fixture: "envpublish",
-			env:  []string{"HUGO_PUBLISHDIR=from-env", "HUGO_BASEURL=https://env.example.org/sub"},
-			dest: "from-flag", baseURL: "https://flag.example.org/"},
-		{name: "relative --destination", fixture: "reldest", dest: "../rd-out"},
-	}
-	for _, tc := range cases {
+	for _, tc := range hugoCases {
 		t.Run(tc.name, func(t *testing.T) {
 			src := copyFixture(t, tc.fixture)
 			args := []string{"--source", src, "--noBuildLock", "--quiet"}

@@ -19,10 +19,13 @@ func newHugoCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "hugo [flags]",
 		Short: "Package a Hugo site after `hugo` has built it",
-		Long: `Package the output of a Hugo build. planktos reads the site's configuration the way Hugo does
-(hugo.toml|yaml|json or config.*, config/_default and config/<environment>, HUGO_* variables, and the
-same --source, --destination, --baseURL and --environment flags) to find publishDir and baseURL, and
-packages every site root (one per language on multihost sites).
+		Long: `Package the output of a Hugo build. planktos finds publishDir and baseURL by asking the hugo on
+PATH (` + "`hugo config --format json`" + `, with the same --source, --destination, --baseURL, --environment,
+--hugo-config as --config, and HUGO_* variables): Hugo's own answer, in your version of Hugo. Without a
+hugo on PATH, planktos reads the configuration itself, the way Hugo v0.165 does (hugo.toml|yaml|json or
+config.*, config/_default and config/<environment>, the same flags and HUGO_* variables). The first line
+of the output says which one was used (--json: "hugoConfig" of each package, "hugo config" or
+"built-in"). Every site root is packaged (one per language on multihost sites).
 planktos settings come from flags, then PLANKTOS_* variables, then planktos.toml in the site folder.`,
 		Example: `  hugo --cleanDestinationDir && planktos hugo
   planktos hugo --source mysite --baseURL https://user.github.io/project/
@@ -34,6 +37,7 @@ planktos settings come from flags, then PLANKTOS_* variables, then planktos.toml
 				o.ConfigFiles = strings.Split(hugoConfig, ",")
 			}
 			o.Environ = os.Environ()
+			o.Hugo = hugoext.LookPath()
 			site, err := hugoext.LoadSite(o)
 			if err != nil {
 				return fail(con, usageError{err})
@@ -42,8 +46,8 @@ planktos settings come from flags, then PLANKTOS_* variables, then planktos.toml
 			if err != nil {
 				return fail(con, usageError{err})
 			}
-			con.Header("Running planktos %s on Hugo site %s (environment %s)", version(),
-				relToWD(site.Source), site.Environment)
+			con.Header("Running planktos %s on Hugo site %s (environment %s, configuration read by %s)", version(),
+				relToWD(site.Source), site.Environment, site.Reader)
 			for _, w := range site.Warnings() {
 				con.Warn(w)
 			}
@@ -56,7 +60,7 @@ planktos settings come from flags, then PLANKTOS_* variables, then planktos.toml
 				if err != nil {
 					return fail(con, err)
 				}
-				done = append(done, packaged{Dir: r.Dir, BaseURL: r.BaseURL, Lang: r.Lang, res: res})
+				done = append(done, packaged{Dir: r.Dir, BaseURL: r.BaseURL, Lang: r.Lang, HugoConfig: site.Reader, res: res})
 			}
 			report(con, done)
 			return nil

@@ -31,9 +31,15 @@ func TestMain(m *testing.M) {
 // run executes planktos in dir and returns its exit code, stdout and stderr.
 func run(t *testing.T, dir string, args ...string) (int, string, string) {
 	t.Helper()
+	return runEnv(t, dir, nil, args...)
+}
+
+// runEnv is run with env added to the environment.
+func runEnv(t *testing.T, dir string, env []string, args ...string) (int, string, string) {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PLANKTOS_TRACKERS=ws://127.0.0.1:9/announce")
+	cmd.Env = append(append(os.Environ(), "PLANKTOS_TRACKERS=ws://127.0.0.1:9/announce"), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -107,7 +107,9 @@ type packaged struct {
 	Dir     string `json:"dir"`
 	BaseURL string `json:"baseURL"`
 	Lang    string `json:"lang,omitempty"`
-	res     *packager.Result
+	// HugoConfig says who read a Hugo site's configuration: "hugo config" or "built-in".
+	HugoConfig string `json:"hugoConfig,omitempty"`
+	res        *packager.Result
 }
 
 func report(con *console, roots []packaged) {
