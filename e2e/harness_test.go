@@ -14,7 +14,6 @@ package e2e
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -26,6 +25,7 @@ import (
 	"testing"
 
 	"github.com/planktos/planktos/internal/testsite"
+	pkgmanifest "github.com/planktos/planktos/manifest"
 )
 
 // env is what TestMain prepared once for all tests.
@@ -148,31 +148,22 @@ func packedSite(t *testing.T, base, config string) string {
 	return dir
 }
 
-// manifest is the part of planktos/manifest.json the tests read.
-type manifest struct {
-	Revision string `json:"revision"`
-	Torrents []struct {
-		Infohash string `json:"infohash"`
-		URL      string `json:"url"`
-	} `json:"torrents"`
-	Files map[string]struct {
-		SHA256 string `json:"sha256"`
-		Size   int64  `json:"size"`
-		Type   string `json:"type"`
-	} `json:"files"`
-}
+// manifest is the package's planktos/manifest.json as the manifest package decodes it, with the
+// helpers the tests share.
+type manifest struct{ *pkgmanifest.Manifest }
 
+// readManifest reads and validates the manifest of the package in dir.
 func readManifest(t *testing.T, dir string) manifest {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "planktos", "manifest.json"))
+	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(pkgmanifest.Path)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m manifest
-	if err := json.Unmarshal(b, &m); err != nil {
+	m, err := pkgmanifest.Parse(b)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return m
+	return manifest{m}
 }
 
 // storable is the number of distinct non-empty contents: what a full prefetch keeps.
