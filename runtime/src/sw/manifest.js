@@ -1,6 +1,8 @@
 // The manifest: validated on arrival, kept in CacheStorage, revalidated on navigation (no-store, short
 // deadline, the stored one when offline), switched atomically to a new revision, and followed by a
-// garbage collection of the files no revision references any more.
+// garbage collection of the files no revision references any more. The schema is the Go manifest
+// package's: test/manifest-golden.test.js decodes its golden manifest (manifest/testdata/golden.json)
+// with parseManifest, as manifest/manifest_test.go does with manifest.Parse.
 import { manifestURL, metaCache } from '../common/names.js';
 
 /**
