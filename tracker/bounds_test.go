@@ -61,19 +61,9 @@ func TestMaxSwarmsPerConn(t *testing.T) {
 	}
 }
 
-// relays counts the offers the clients received.
-func relays(cs []*client) int {
-	time.Sleep(200 * time.Millisecond)
-	n := 0
-	for _, c := range cs {
-		n += len(c.msgs)
-	}
-	return n
-}
-
 func TestMaxOffers(t *testing.T) {
 	for _, tc := range []struct{ max, sent, want int }{{0, 15, 10}, {3, 5, 3}} {
-		_, url := startTracker(t, Config{MaxOffers: tc.max})
+		tr, url := startTracker(t, Config{MaxOffers: tc.max})
 		var cs []*client
 		for i := range 20 {
 			c := dial(t, url)
@@ -82,36 +72,45 @@ func TestMaxOffers(t *testing.T) {
 		}
 		s := dial(t, url)
 		s.join(testID(1), testID(99), map[string]any{"offers": offers(tc.sent, 10, 0)})
-		if got := relays(cs); got != tc.want {
-			t.Errorf("MaxOffers %d, %d offers: %d relayed, want %d", tc.max, tc.sent, got, tc.want)
+		waitRelayed(t, tr, tc.want)
+		got := 0
+		for _, c := range cs {
+			got += len(c.received())
+		}
+		if got != tc.want {
+			t.Errorf("MaxOffers %d, %d offers: %d received, want %d", tc.max, tc.sent, got, tc.want)
 		}
 	}
 }
 
+// TestRateLimit checks the token bucket on the tracker's clock, which only the test moves.
 func TestRateLimit(t *testing.T) {
-	tr, url := startTracker(t, Config{MessageRate: 2, MessageBurst: 3})
+	tr, url, clk := startTrackerClock(t, Config{MessageRate: 2, MessageBurst: 3})
 	c := dial(t, url)
 	for range 6 {
 		c.send(announceMsg(testID(1), testID(2), nil))
 	}
-	var ok, failed int
-	for {
-		m, err := c.tryRecv(200 * time.Millisecond)
-		if err != nil {
-			break
-		}
-		if r, _ := m["failure reason"].(string); strings.Contains(r, "rate limit") {
-			failed++
-		} else {
-			ok++
+	waitFor(t, "six messages handled", func() bool { return tr.Stats().RateLimited == 3 })
+	// The burst is answered, then one notice for the run of dropped messages; what follows must
+	// then be the reply to the next message, once the bucket has a token again.
+	for i, want := range []string{"", "", "", "rate limit exceeded"} {
+		if r, _ := c.recv()["failure reason"].(string); r != "" && want == "" || !strings.Contains(r, want) {
+			t.Fatalf("message %d: failure %q, want %q", i+1, r, want)
 		}
 	}
-	if ok != 3 || failed != 1 || tr.Stats().RateLimited != 3 {
-		t.Fatalf("%d replies, %d rate-limit notices, stats %+v", ok, failed, tr.Stats())
-	}
-	time.Sleep(600 * time.Millisecond) // refills one token
+	clk.advance(500 * time.Millisecond) // one token at 2 a second
 	if r := c.join(testID(1), testID(2), nil); r["failure reason"] != nil {
-		t.Fatalf("after refill: %v", r)
+		t.Fatalf("after the refill: %v", r)
+	}
+	if r, _ := c.join(testID(1), testID(2), nil)["failure reason"].(string); !strings.Contains(r, "rate limit") {
+		t.Fatalf("the bucket empty again: %q, want a new notice", r)
+	}
+	clk.advance(499 * time.Millisecond) // not yet a token: dropped in the same run, no notice
+	c.send(announceMsg(testID(1), testID(2), nil))
+	clk.advance(time.Millisecond)
+	scrapeFiles(t, c, nil) // fails if the announce passed: its reply would come first
+	if st := tr.Stats(); st.RateLimited != 5 || st.Messages != 10 {
+		t.Fatalf("stats %+v", st)
 	}
 
 	_, url = startTracker(t, Config{MessageRate: -1})
@@ -126,23 +125,37 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
+// TestIdleTimeout moves the tracker's clock by half idle timeouts and sweeps the connections as
+// the janitor does: a socket outside any swarm is closed after one, a member that answers pings
+// stays, one that does not is dropped.
 func TestIdleTimeout(t *testing.T) {
-	tr, url := startTracker(t, Config{IdleTimeout: 300 * time.Millisecond})
+	const idle = 5 * time.Minute
+	tr, url, clk := startTrackerClock(t, Config{IdleTimeout: idle})
 	silent := dial(t, url) // answers pings but never joins a swarm
 	member := dial(t, url) // in a swarm; sends nothing more, answers pings
 	member.join(testID(1), testID(2), nil)
 	gone := dialNoRead(t, url) // in a swarm, then stops reading: no pongs
 	gone.send(announceMsg(testID(1), testID(3), nil))
 	waitFor(t, "two peers", func() bool { return tr.Stats().Peers == 2 })
+	mc := connOf(tr, testID(1), testID(2))
 
-	start := time.Now()
-	if code := silent.closeStatus(); code != websocket.StatusPolicyViolation || time.Since(start) > 2*time.Second {
-		t.Fatalf("swarm-less socket: close %v after %v", code, time.Since(start))
-	}
-	waitFor(t, "the unresponsive peer to go", func() bool { return tr.Stats().Peers == 1 })
-	time.Sleep(time.Second) // > 3 idle timeouts: pings keep the member
-	if st := tr.Stats(); st.Peers != 1 || st.Connections != 1 {
-		t.Fatalf("member dropped while answering pings: %+v", st)
+	for step := 1; step <= 6; step++ { // three idle timeouts
+		clk.advance(idle / 2)
+		now := clk.now()
+		tr.sweep(now) // pings the members
+		if mc.closing.Load() {
+			t.Fatalf("after %v: the member answering pings is dropped", time.Duration(step)*idle/2)
+		}
+		waitFor(t, "the member's pong", func() bool { return mc.lastSeen.Load() == now })
+		if step == 2 {
+			if code := silent.closeStatus(); code != websocket.StatusPolicyViolation {
+				t.Fatalf("swarm-less socket: close %v", code)
+			}
+			waitFor(t, "the unresponsive peer to go", func() bool {
+				st := tr.Stats()
+				return st.Peers == 1 && st.Connections == 1
+			})
+		}
 	}
 	if r := member.join(testID(1), testID(2), nil); num(r["incomplete"]) != 1 {
 		t.Fatal(r)
@@ -307,67 +320,58 @@ func TestWriteTimeout(t *testing.T) {
 	}
 }
 
-// TestFraming checks the WebSocket framing rules (RFC 6455) a client can hit, with and without
-// epoll: fragments with a ping between them, close handshakes, and protocol violations.
+// TestFraming checks the WebSocket framing rules (RFC 6455) a client can hit: fragments with a ping between them, close handshakes, and protocol violations.
 func TestFraming(t *testing.T) {
-	for _, poll := range []bool{true, false} {
-		t.Run(map[bool]string{true: "epoll", false: "goroutine"}[poll], func(t *testing.T) {
-			tr := New(Config{})
-			if !poll {
-				tr.poll = nil
-			}
-			url := serveTracker(t, tr)
-			msg := []byte(js(announceMsg(testID(1), testID(2), nil)))
+	tr, url := startTracker(t, Config{})
+	msg := []byte(js(announceMsg(testID(1), testID(2), nil)))
 
-			c := rawDial(t, url, "fragments") // a ping in between
-			c.write(ws.NewFrame(ws.OpText, false, msg[:10]))
-			c.write(ws.NewPingFrame([]byte("hi")))
-			c.write(ws.NewFrame(ws.OpContinuation, false, msg[10:20]))
-			c.write(ws.NewFrame(ws.OpContinuation, true, msg[20:]))
-			if f := c.read(); f.Header.OpCode != ws.OpPong || string(f.Payload) != "hi" {
-				t.Fatalf("ping answered with %v %q", f.Header.OpCode, f.Payload)
-			}
-			if f := c.read(); f.Header.OpCode != ws.OpText || !strings.Contains(string(f.Payload), `"incomplete":1`) {
-				t.Fatalf("fragmented announce answered with %v %q", f.Header.OpCode, f.Payload)
-			}
-			c.write(ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusNormalClosure, "bye")))
-			if code := c.closeCode(false); code != ws.StatusNormalClosure {
-				t.Fatalf("client close echoed with %v", code)
-			}
-			waitFor(t, "the closed peer to leave", func() bool { return tr.Stats().Peers == 0 })
+	c := rawDial(t, url, "fragments") // a ping in between
+	c.write(ws.NewFrame(ws.OpText, false, msg[:10]))
+	c.write(ws.NewPingFrame([]byte("hi")))
+	c.write(ws.NewFrame(ws.OpContinuation, false, msg[10:20]))
+	c.write(ws.NewFrame(ws.OpContinuation, true, msg[20:]))
+	if f := c.read(); f.Header.OpCode != ws.OpPong || string(f.Payload) != "hi" {
+		t.Fatalf("ping answered with %v %q", f.Header.OpCode, f.Payload)
+	}
+	if f := c.read(); f.Header.OpCode != ws.OpText || !strings.Contains(string(f.Payload), `"incomplete":1`) {
+		t.Fatalf("fragmented announce answered with %v %q", f.Header.OpCode, f.Payload)
+	}
+	c.write(ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusNormalClosure, "bye")))
+	if code := c.closeCode(false); code != ws.StatusNormalClosure {
+		t.Fatalf("client close echoed with %v", code)
+	}
+	waitFor(t, "the closed peer to leave", func() bool { return tr.Stats().Peers == 0 })
 
-			c = rawDial(t, url, "announce and close in one write") // the reply leaves before the close
-			var both bytes.Buffer
-			ws.WriteFrame(&both, ws.MaskFrame(ws.NewTextFrame(msg)))
-			ws.WriteFrame(&both, ws.MaskFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))))
-			c.nc.Write(both.Bytes())
-			if f := c.read(); f.Header.OpCode != ws.OpText {
-				t.Fatalf("announce then close: got %v %q first", f.Header.OpCode, f.Payload)
-			}
-			if code := c.closeCode(false); code != ws.StatusNormalClosure {
-				t.Fatalf("announce then close: close %v", code)
-			}
+	c = rawDial(t, url, "announce and close in one write") // the reply leaves before the close
+	var both bytes.Buffer
+	ws.WriteFrame(&both, ws.MaskFrame(ws.NewTextFrame(msg)))
+	ws.WriteFrame(&both, ws.MaskFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))))
+	c.nc.Write(both.Bytes())
+	if f := c.read(); f.Header.OpCode != ws.OpText {
+		t.Fatalf("announce then close: got %v %q first", f.Header.OpCode, f.Payload)
+	}
+	if code := c.closeCode(false); code != ws.StatusNormalClosure {
+		t.Fatalf("announce then close: close %v", code)
+	}
 
-			for name, f := range map[string]ws.Frame{
-				"unmasked":            ws.NewTextFrame(msg),
-				"continuation first":  ws.MaskFrame(ws.NewFrame(ws.OpContinuation, true, msg)),
-				"reserved opcode":     ws.MaskFrame(ws.NewFrame(0x3, true, msg)),
-				"rsv bit":             ws.MaskFrame(ws.Frame{Header: ws.Header{Fin: true, Rsv: 4, OpCode: ws.OpText, Length: int64(len(msg))}, Payload: msg}),
-				"control fragmented":  ws.MaskFrame(ws.NewFrame(ws.OpPing, false, nil)),
-				"text inside a frame": ws.MaskFrame(ws.NewFrame(ws.OpText, false, msg)),
-			} {
-				c := rawDial(t, url, name)
-				if err := ws.WriteFrame(c.nc, f); err != nil {
-					t.Fatal(err)
-				}
-				if name == "text inside a frame" { // a new message before the last one's end
-					c.write(ws.NewTextFrame(msg))
-				}
-				if code := c.closeCode(true); code != ws.StatusProtocolError {
-					t.Errorf("%s: close %v, want 1002", name, code)
-				}
-			}
-		})
+	for name, f := range map[string]ws.Frame{
+		"unmasked":            ws.NewTextFrame(msg),
+		"continuation first":  ws.MaskFrame(ws.NewFrame(ws.OpContinuation, true, msg)),
+		"reserved opcode":     ws.MaskFrame(ws.NewFrame(0x3, true, msg)),
+		"rsv bit":             ws.MaskFrame(ws.Frame{Header: ws.Header{Fin: true, Rsv: 4, OpCode: ws.OpText, Length: int64(len(msg))}, Payload: msg}),
+		"control fragmented":  ws.MaskFrame(ws.NewFrame(ws.OpPing, false, nil)),
+		"text inside a frame": ws.MaskFrame(ws.NewFrame(ws.OpText, false, msg)),
+	} {
+		c := rawDial(t, url, name)
+		if err := ws.WriteFrame(c.nc, f); err != nil {
+			t.Fatal(err)
+		}
+		if name == "text inside a frame" { // a new message before the last one's end
+			c.write(ws.NewTextFrame(msg))
+		}
+		if code := c.closeCode(true); code != ws.StatusProtocolError {
+			t.Errorf("%s: close %v, want 1002", name, code)
+		}
 	}
 }
 

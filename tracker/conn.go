@@ -110,7 +110,10 @@ func (c *conn) readOne() error {
 
 // handle answers one message. Offers and answers are copied out of msg before it returns.
 func (c *conn) handle(msg []byte) {
-	now := time.Now().UnixNano()
+	if c.closeSent.Load() { // closing: the client's close frame is all that is read now
+		return
+	}
+	now := c.s.now()
 	c.lastMsg.Store(now)
 	c.lastSeen.Store(now)
 	s := c.s
@@ -162,7 +165,7 @@ func (c *conn) fail(r *request, err error) {
 	c.s.n.failures.Add(1)
 }
 
-func (c *conn) seen() { c.lastSeen.Store(time.Now().UnixNano()) }
+func (c *conn) seen() { c.lastSeen.Store(c.s.now()) }
 
 // kill drops the connection without a close handshake.
 func (c *conn) kill() {
@@ -173,9 +176,17 @@ func (c *conn) kill() {
 
 // closeWith closes with a close frame, waiting up to 5 s for the client's. The handshake reads
 // the socket, so it needs the reader's place: a reader that does not finish within 200 ms (one
-// waiting for the rest of a message) gets the socket closed under it instead.
+// waiting for the rest of a message) gets the socket closed under it instead. In the goroutine
+// engine the reader keeps its place for the socket's lifetime: it gets the close frame sent and a
+// read deadline, and ends the connection when the client's close frame comes or the deadline
+// passes.
 func (c *conn) closeWith(code ws.StatusCode, reason string) {
 	c.closing.Store(true)
+	if c.q != nil {
+		c.closeFrame(code, reason)
+		c.nc.SetReadDeadline(time.Now().Add(closeWait))
+		return
+	}
 	for deadline := time.Now().Add(200 * time.Millisecond); !c.reading.CompareAndSwap(false, true); {
 		if c.done.Load() {
 			return
@@ -212,7 +223,8 @@ func (c *conn) finish() {
 }
 
 // check closes the socket when idle and pings swarm members when quiet (called by the janitor).
-// Clients that re-announce every Interval are never pinged with the default timings.
+// Clients that re-announce every Interval are never pinged with the default timings. A connection
+// it drops is marked closing before check returns.
 func (c *conn) check(now int64) {
 	if c.closing.Load() {
 		return
@@ -221,11 +233,14 @@ func (c *conn) check(now int64) {
 	quiet := now - c.lastSeen.Load()
 	switch {
 	case c.nmembers.Load() == 0 && now-c.lastMsg.Load() >= idle:
+		c.closing.Store(true)
 		go c.closeWith(ws.StatusPolicyViolation, "idle timeout")
 	case quiet >= idle: // a swarm member that answers no pings: gone or stuck
+		c.closing.Store(true)
 		go c.kill()
 	case c.writeStalled(now):
 		c.s.cfg.logf("tracker: dropping a client whose socket accepts no data")
+		c.closing.Store(true)
 		go c.kill()
 	case c.nmembers.Load() > 0 && quiet >= idle/2 && now-c.pingAt.Load() >= idle/2:
 		c.pingAt.Store(now)

@@ -22,7 +22,7 @@ func FuzzFrames(f *testing.F) {
 	ws.WriteFrame(&seed, ws.MaskFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))))
 	f.Add(seed.Bytes())
 	f.Add([]byte{0x81, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}) // a 2^63-byte frame
-	s := &Server{cfg: Config{MaxMessageBytes: 1000}.WithDefaults()}
+	s := &Server{cfg: Config{MaxMessageBytes: 1000}.WithDefaults(), now: wallClock}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		local, remote := net.Pipe()
 		defer local.Close()

@@ -150,11 +150,31 @@ func (c *client) tryRecv(d time.Duration) (map[string]any, error) {
 	}
 }
 
-// expectNothing checks that no message arrives for d.
-func (c *client) expectNothing(d time.Duration) {
+// received returns the messages c got before the reply to a scrape it sends now: everything the
+// tracker had written or queued to c before it read the scrape (its reader handles c's messages in
+// order, and a socket's frames leave in the order they were queued). With it a test shows that
+// nothing more came without waiting for nothing to happen.
+func (c *client) received() []map[string]any {
 	c.t.Helper()
-	if m, err := c.tryRecv(d); err == nil {
-		c.t.Fatalf("unexpected message %v", m)
+	c.send(map[string]any{"action": "scrape", "info_hash": bin(barrierIH[:])})
+	var got []map[string]any
+	for {
+		m := c.recv()
+		if files, _ := m["files"].(map[string]any); m["action"] == "scrape" && files[bin(barrierIH[:])] != nil {
+			return got
+		}
+		got = append(got, m)
+	}
+}
+
+// barrierIH is the info hash received scrapes; no test joins it.
+var barrierIH = ID{'b', 'a', 'r', 'r', 'i', 'e', 'r'}
+
+// expectNone fails unless received finds no message.
+func (c *client) expectNone(why string) {
+	c.t.Helper()
+	if got := c.received(); len(got) > 0 {
+		c.t.Fatalf("%s: got %v", why, got)
 	}
 }
 

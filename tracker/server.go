@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,7 +34,15 @@ type Server struct {
 	janitorDone   chan struct{}
 	closeOnce     sync.Once
 	originAllowed map[string]bool
+	// now is the clock of the rate limit, idle timeouts and pings (unix ns): time.Now, or a test's.
+	now func() int64
 }
+
+// useEpoll selects the Linux epoll engine; PLANKTOS_TRACKER_ENGINE=goroutine runs the portable
+// goroutine engine instead (what every other system runs), to test or measure it on Linux.
+var useEpoll = os.Getenv("PLANKTOS_TRACKER_ENGINE") != "goroutine"
+
+func wallClock() int64 { return time.Now().UnixNano() }
 
 type counters struct {
 	messages, bytesIn, bytesOut, offers, answers, answersDropped, failures, rateLimited,
@@ -41,11 +50,15 @@ type counters struct {
 }
 
 // New returns a running tracker; call Close to stop it.
-func New(cfg Config) *Server {
+func New(cfg Config) *Server { return newServer(cfg, wallClock) }
+
+// newServer is New with the clock now (unix ns).
+func newServer(cfg Config, now func() int64) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		cfg: cfg.WithDefaults(), ctx: ctx, cancel: cancel,
 		swarms: map[ID]*swarm{}, conns: map[*conn]struct{}{}, janitorDone: make(chan struct{}),
+		now: now,
 	}
 	if len(cfg.AllowedOrigins) > 0 {
 		s.originAllowed = map[string]bool{}
@@ -53,9 +66,11 @@ func New(cfg Config) *Server {
 			s.originAllowed[o] = true
 		}
 	}
-	var err error
-	if s.poll, err = newPoller(ctx); err != nil {
-		s.cfg.logf("tracker: %v; reading with a goroutine per connection", err)
+	if useEpoll {
+		var err error
+		if s.poll, err = newPoller(ctx); err != nil {
+			s.cfg.logf("tracker: %v; reading with a goroutine per connection", err)
+		}
 	}
 	go s.janitor()
 	return s
@@ -89,7 +104,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.nconns.Add(-1)
 		return // the client has had its answer
 	}
-	now := time.Now().UnixNano()
+	now := s.now()
 	c.lastMsg.Store(now)
 	c.lastSeen.Store(now)
 	c.tokens, c.tokenAt = float64(s.cfg.MessageBurst), now
@@ -275,11 +290,16 @@ func (s *Server) janitor() {
 				s.rate.Store(math.Float64bits(float64(n-lastN) / d.Seconds()))
 				lastAt, lastN = now, n
 			}
-			s.connMu.Lock()
-			for c := range s.conns {
-				c.check(now.UnixNano())
-			}
-			s.connMu.Unlock()
+			s.sweep(s.now())
 		}
 	}
+}
+
+// sweep closes the connections idle at now and pings the quiet ones.
+func (s *Server) sweep(now int64) {
+	s.connMu.Lock()
+	for c := range s.conns {
+		c.check(now)
+	}
+	s.connMu.Unlock()
 }

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestAnnounceReply(t *testing.T) {
@@ -26,7 +25,7 @@ func TestAnnounceReply(t *testing.T) {
 }
 
 func TestOfferRelayToDistinctRandomPeers(t *testing.T) {
-	_, url := startTracker(t, Config{})
+	tr, url := startTracker(t, Config{})
 	ih := testID(1)
 	var peers []*client
 	for i := range 7 {
@@ -40,12 +39,17 @@ func TestOfferRelayToDistinctRandomPeers(t *testing.T) {
 	if num(r["incomplete"]) != 8 {
 		t.Fatalf("reply %v", r)
 	}
+	waitRelayed(t, tr, 5)
 	got := map[string]bool{}
 	for _, p := range peers {
-		m, err := p.tryRecv(300 * time.Millisecond)
-		if err != nil {
+		ms := p.received()
+		if len(ms) > 1 {
+			t.Fatalf("%d offers relayed to one peer: %v", len(ms), ms)
+		}
+		if len(ms) == 0 {
 			continue
 		}
+		m := ms[0]
 		if !bytes.Equal(unbin(t, m["peer_id"]), senderID[:]) || !bytes.Equal(unbin(t, m["info_hash"]), ih[:]) {
 			t.Fatalf("relayed %v", m)
 		}
@@ -61,28 +65,37 @@ func TestOfferRelayToDistinctRandomPeers(t *testing.T) {
 				t.Fatal("offer and offer_id do not match")
 			}
 		}
-		p.expectNothing(100 * time.Millisecond) // one offer per peer
 	}
 	if len(got) != 5 {
 		t.Fatalf("%d offers relayed, want 5", len(got))
 	}
-	sender.expectNothing(100 * time.Millisecond) // never to the sender
+	sender.expectNone("relayed to the sender")
+}
+
+// waitRelayed waits until the tracker has relayed the offers of an announce (it counts them once
+// all are queued to their peers) and checks that they were n.
+func waitRelayed(t *testing.T, tr *Server, n int) {
+	t.Helper()
+	waitFor(t, "offers relayed", func() bool { return tr.Stats().OffersRelayed != 0 })
+	if got := tr.Stats().OffersRelayed; got != uint64(n) {
+		t.Fatalf("%d offers relayed, want %d", got, n)
+	}
 }
 
 func TestOffersMoreThanPeers(t *testing.T) {
-	_, url := startTracker(t, Config{})
+	tr, url := startTracker(t, Config{})
 	ih := testID(1)
 	a, b, s := dial(t, url), dial(t, url), dial(t, url)
 	a.join(ih, testID(10), nil)
 	b.join(ih, testID(11), nil)
 	s.join(ih, testID(12), map[string]any{"offers": offers(5, 100, 0)})
+	waitRelayed(t, tr, 2)
 	for _, c := range []*client{a, b} {
-		if m := c.recv(); m["offer"] == nil {
-			t.Fatalf("got %v", m)
+		if ms := c.received(); len(ms) != 1 || ms[0]["offer"] == nil {
+			t.Fatalf("want one offer, got %v", ms)
 		}
-		c.expectNothing(100 * time.Millisecond)
 	}
-	s.expectNothing(100 * time.Millisecond)
+	s.expectNone("relayed to the sender")
 }
 
 func TestAnswerForwarded(t *testing.T) {
@@ -105,7 +118,7 @@ func TestAnswerForwarded(t *testing.T) {
 	if !bytes.Equal(unbin(t, m["peer_id"]), bID[:]) || !bytes.Equal(unbin(t, m["info_hash"]), ih[:]) {
 		t.Fatalf("answer ids %v", m)
 	}
-	b.expectNothing(100 * time.Millisecond) // answers get no reply
+	b.expectNone("a reply to an answer") // answers get no reply
 	if st := tr.Stats(); st.AnswersForwarded != 1 || st.OffersRelayed != 1 {
 		t.Fatalf("stats %+v", st)
 	}
@@ -120,7 +133,7 @@ func TestAnswerToUnknownPeerDropped(t *testing.T) {
 		"action": "announce", "info_hash": bin(ih[:]), "peer_id": bin(bID[:]),
 		"to_peer_id": bin(ghost[:]), "offer_id": bin(ghost[:]), "answer": map[string]any{"type": "answer", "sdp": "x"},
 	})
-	b.expectNothing(100 * time.Millisecond)
+	b.expectNone("a reply to an answer")
 	if st := tr.Stats(); st.AnswersDropped != 1 || st.AnswersForwarded != 0 {
 		t.Fatalf("stats %+v", st)
 	}
@@ -347,26 +360,6 @@ func TestMessagesPerSecond(t *testing.T) {
 		c.join(testID(byte(i)), testID(2), nil)
 	}
 	waitFor(t, "a rate sample", func() bool { return tr.Stats().MessagesPerSecond > 0 })
-}
-
-// TestGoroutinePerConnection runs the core exchange without epoll, as on systems other than Linux.
-func TestGoroutinePerConnection(t *testing.T) {
-	tr := New(Config{})
-	tr.poll = nil
-	url := serveTracker(t, tr)
-	ih := testID(1)
-	a, b := dial(t, url), dial(t, url)
-	b.join(ih, testID(3), nil)
-	a.join(ih, testID(2), map[string]any{"offers": offers(1, 5000, 0)})
-	off := b.recv()
-	bID := testID(3)
-	b.send(map[string]any{"action": "announce", "info_hash": bin(ih[:]), "peer_id": bin(bID[:]),
-		"to_peer_id": off["peer_id"], "offer_id": off["offer_id"], "answer": map[string]any{"type": "answer", "sdp": "x"}})
-	if m := a.recv(); m["answer"] == nil {
-		t.Fatal(m)
-	}
-	a.ws.CloseNow()
-	waitFor(t, "a to leave", func() bool { return tr.Stats().Peers == 1 })
 }
 
 // TestRelaySizes relays offers from tiny to the 64 KiB limit and checks each arrives intact

@@ -19,13 +19,14 @@ import (
 // The system call is deferred to the end of the current round of readers (flush_linux.go): under
 // load, the answers to one peer's offers, its announce reply and the offers relayed to it leave in
 // one writev; when idle, at once. What the socket does not take (the descriptor is non-blocking)
-// waits for a drainer goroutine, which lives only while there is a backlog. A backlog past MaxQueueBytes,
-// or a write stuck for the write timeout, fails the connection (a client that does not read).
+// waits for a drainer goroutine, which lives only while there is a backlog. A backlog past
+// MaxQueueBytes — counting what the drainer is writing until the socket has taken it — or a write
+// stuck for the write timeout, fails the connection (a client that does not read).
 // While the reader batches, its socket is not flushed.
 type writeSide struct {
 	wmu      sync.Mutex
 	out      []piece // not yet written, in order
-	outLen   int
+	outLen   int     // bytes of out and of the pieces the drainer is writing
 	batch    bool
 	draining bool
 	dirty    bool // waits for the flusher
@@ -138,34 +139,33 @@ func (c *wireConn) consume(n int) {
 	}
 }
 
-// drain writes the backlog with blocking writes until it is empty.
+// drain writes the backlog with blocking writes until it is empty. The pieces being written stay
+// in outLen until the socket has taken them, so MaxQueueBytes bounds all the connection holds.
 func (c *wireConn) drain() {
-	for {
-		c.wmu.Lock()
-		if len(c.out) == 0 || c.werr != nil {
-			c.draining = false
-			c.TCPConn.SetWriteDeadline(time.Time{}) // or push's non-blocking writes would time out
-			c.wmu.Unlock()
-			return
-		}
+	c.wmu.Lock()
+	for len(c.out) > 0 && c.werr == nil {
 		out := c.out
-		c.out, c.outLen = nil, 0
+		c.out = nil
 		c.wmu.Unlock()
 		bufs := make(net.Buffers, len(out))
 		for i, p := range out {
 			bufs[i] = p.b
 		}
 		c.TCPConn.SetWriteDeadline(time.Now().Add(c.owner.s.cfg.WriteTimeout))
-		_, err := bufs.WriteTo(c.TCPConn)
+		n, err := bufs.WriteTo(c.TCPConn)
 		releasePieces(out)
+		c.wmu.Lock()
 		if err != nil {
-			c.wmu.Lock()
-			c.draining = false
 			c.fail(err)
-			c.wmu.Unlock()
-			return
+			break
+		}
+		if c.werr == nil { // fail has emptied the backlog
+			c.outLen -= int(n)
 		}
 	}
+	c.draining = false
+	c.TCPConn.SetWriteDeadline(time.Time{}) // or push's non-blocking writes would time out
+	c.wmu.Unlock()
 }
 
 // fail records the write error and reports it once (wmu held).

@@ -15,13 +15,13 @@ import (
 // connection's own reader writes its replies itself once it has handled the input at hand (a
 // client that does not read only slows itself down); messages for other connections start a
 // goroutine that lives until the queue is empty, so a slow reader never blocks the peer whose
-// offer it receives. A queue past MaxQueueBytes, or a write stuck for WriteTimeout, drops the
-// connection.
+// offer it receives. A queue past MaxQueueBytes — counting the bytes being written until the
+// socket has taken them — or a write stuck for WriteTimeout, drops the connection.
 type writeQueue struct {
 	br      *bufio.Reader // reads come through net/http's buffer
 	mu      sync.Mutex
 	frames  []frame
-	queued  int
+	queued  int // payload bytes of frames and of the batch being written
 	writing bool
 	closed  bool
 	since   atomic.Int64 // unix ns when the current write began; 0 when not writing
@@ -44,19 +44,29 @@ func (c *conn) sendPooled(buf *[]byte) { c.sendFrame(frame{op: ws.OpText, p: *bu
 // writeFrame sends one frame without blocking; any goroutine may call it.
 func (c *conn) writeFrame(op ws.OpCode, p []byte) { c.sendFrame(frame{op: op, p: p}) }
 
-func (c *conn) sendFrame(f frame) {
+// sendFrame queues f and reports whether it was queued: false means that the connection is
+// closing (its close frame is sent) or being dropped (its writes failed, or its queue would pass
+// MaxQueueBytes).
+func (c *conn) sendFrame(f frame) bool {
+	if c.closeSent.Load() { // nothing follows a close frame (RFC 6455, 5.5.1)
+		putMsg(f.buf)
+		return false
+	}
 	if f.op == ws.OpText {
 		c.s.n.bytesOut.Add(uint64(len(f.p)))
 	}
 	if c.direct() { // the socket's writes never block (Linux)
 		if c.directWrite(f) != nil {
 			go c.kill()
+			return false
 		}
-		return
+		return true
 	}
-	if c.enqueue(f) {
+	queued, start := c.enqueue(f)
+	if start {
 		go c.flush()
 	}
+	return queued
 }
 
 // writeNow sends a frame and returns once it is written (or the socket failed, or a second
@@ -69,7 +79,7 @@ func (c *conn) writeNow(op ws.OpCode, p []byte) {
 		}
 		return
 	}
-	if c.enqueue(frame{op: op, p: p}) {
+	if _, start := c.enqueue(frame{op: op, p: p}); start {
 		c.flush()
 		return
 	}
@@ -87,12 +97,12 @@ func (c *conn) writeNow(op ws.OpCode, p []byte) {
 // on Linux the reader batches while input is buffered; elsewhere the reader writes its queue once it
 // has handled the input at hand (flushReplies).
 func (c *conn) reply(msg []byte) {
-	if c.direct() {
+	if c.direct() || c.closeSent.Load() {
 		c.send(msg)
 		return
 	}
 	c.s.n.bytesOut.Add(uint64(len(msg)))
-	if c.enqueue(frame{op: ws.OpText, p: msg}) {
+	if _, start := c.enqueue(frame{op: ws.OpText, p: msg}); start {
 		c.replying = true
 	}
 }
@@ -104,13 +114,13 @@ func (c *conn) flushReplies() {
 	}
 }
 
-// enqueue adds f and reports whether the caller must write the queue.
-func (c *conn) enqueue(f frame) bool {
+// enqueue adds f, and reports whether it did and whether the caller must write the queue.
+func (c *conn) enqueue(f frame) (queued, start bool) {
 	c.q.mu.Lock()
 	if c.q.closed {
 		c.q.mu.Unlock()
 		putMsg(f.buf)
-		return false
+		return false, false
 	}
 	if c.q.queued+len(f.p) > c.s.cfg.MaxQueueBytes {
 		c.q.closed = true
@@ -120,17 +130,19 @@ func (c *conn) enqueue(f frame) bool {
 		putMsg(f.buf)
 		c.s.cfg.logf("tracker: dropping a client that does not read (%d bytes queued)", c.q.queued)
 		go c.kill()
-		return false
+		return false, false
 	}
 	c.q.frames = append(c.q.frames, f)
 	c.q.queued += len(f.p)
-	start := !c.q.writing
+	start = !c.q.writing
 	c.q.writing = true
 	c.q.mu.Unlock()
-	return start
+	return true, start
 }
 
 // flush writes the queue until it is empty; each round is one batch (one system call on Linux).
+// The batch being written still counts in queued until the socket has taken it, so MaxQueueBytes
+// bounds everything the connection holds.
 func (c *conn) flush() {
 	for {
 		c.q.mu.Lock()
@@ -140,7 +152,7 @@ func (c *conn) flush() {
 			c.q.mu.Unlock()
 			return
 		}
-		c.q.frames, c.q.queued = nil, 0
+		c.q.frames = nil
 		c.q.mu.Unlock()
 		ok := c.writeBatch(q)
 		release(q)
@@ -149,13 +161,17 @@ func (c *conn) flush() {
 			go c.kill()
 			return
 		}
+		c.q.mu.Lock()
+		for _, f := range q {
+			c.q.queued -= len(f.p)
+		}
+		c.q.mu.Unlock()
 	}
 }
 
 // writeBatch writes q with one gathered write.
 func (c *conn) writeBatch(q []frame) bool {
-	now := time.Now()
-	c.q.since.Store(now.UnixNano())
+	c.q.since.Store(c.s.now())
 	defer c.q.since.Store(0)
 	bufs := make(net.Buffers, 0, 2*len(q))
 	for _, f := range q {
@@ -164,7 +180,7 @@ func (c *conn) writeBatch(q []frame) bool {
 			bufs = append(bufs, f.p)
 		}
 	}
-	c.nc.SetWriteDeadline(now.Add(c.s.cfg.WriteTimeout))
+	c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
 	_, err := bufs.WriteTo(c.nc)
 	return err == nil
 }
