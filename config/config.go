@@ -1,5 +1,24 @@
 // Package config reads planktos's settings: command-line flags, then PLANKTOS_* environment variables,
 // then planktos.toml, then defaults — the first that sets a key wins.
+//
+// viper does the layering it is made for: it reads planktos.toml, holds the defaults, binds the flags
+// (BindPFlag: a flag the user gave wins, one left alone does not hide the file) and answers each key from
+// the highest layer that sets it. Three things stay here, each for a reason measured against viper 1.21:
+//
+//   - The environment comes from Options.Environ, not the process (tests and callers pass their own),
+//     and a PLANKTOS_ variable that names no setting is warned about. viper's SetEnvPrefix/AutomaticEnv
+//     read os.Getenv only and say nothing of unknown names, so PLANKTOS_* variables are merged here as
+//     a layer between the file and the flags.
+//   - Unknown keys are reported by their full path with the closest valid key ("runtime.p2p": did you
+//     mean "p2p"?). UnmarshalExact (mapstructure's ErrorUnused) names only the unused top-level table
+//     ("runtime") and cannot suggest; viper's AllKeys has the full paths.
+//   - Decoding is one table, settings, of key, default and decoder. A value arrives typed from the file
+//     and as a string from the environment or a flag ("a,b c", a size, JSON for ice_servers), and an
+//     error must name its key and where the value came from; mapstructure's DecodeHook errors carry
+//     neither, so the decoders read viper's value themselves.
+//
+// go-toml's strict decoding alone would cover the file but none of the layering, which would then be
+// written here instead: viper stays.
 package config
 
 import (
@@ -44,22 +63,6 @@ type ICEServer struct {
 	Credential string   `json:"credential,omitempty" mapstructure:"credential"`
 }
 
-// keys lists every setting with its default; a key missing here is unknown.
-var keys = map[string]any{
-	"enabled":        true,
-	"trackers":       []string{},
-	"webseeds":       []string{},
-	"include":        []string{},
-	"exclude":        []string{},
-	"inject":         "auto",
-	"piece_length":   "auto",
-	"prefetch":       "all",
-	"prefetch_limit": "50MiB",
-	"p2p":            "on",
-	"ice_servers":    []any{},
-	"site_worker":    "import",
-}
-
 // Default returns the configuration used when nothing is set.
 func Default() Config {
 	c, err := decode(newViper())
@@ -71,8 +74,8 @@ func Default() Config {
 
 func newViper() *viper.Viper {
 	v := viper.New()
-	for k, d := range keys {
-		v.SetDefault(k, d)
+	for _, st := range settings {
+		v.SetDefault(st.key, st.def)
 	}
 	return v
 }
@@ -97,8 +100,14 @@ func Load(opts Options) (c Config, file string, warnings []string, err error) {
 	if err != nil {
 		return c, file, nil, err
 	}
-	warnings = bindEnv(v, opts.Environ)
-	bindFlags(v, opts.Flags)
+	var env map[string]any
+	env, warnings = readEnv(opts.Environ)
+	if err := v.MergeConfigMap(env); err != nil {
+		return c, file, warnings, fmt.Errorf("read the environment: %w", err)
+	}
+	if err := bindFlags(v, opts.Flags); err != nil {
+		return c, file, warnings, err
+	}
 	c, err = decode(v)
 	if err != nil {
 		err = fmt.Errorf("%s%w", origin(err, file, opts), err)
@@ -149,7 +158,7 @@ func readFile(v *viper.Viper, opts Options) (string, error) {
 		return file, fmt.Errorf("%s is not valid TOML: %w (see planktos.toml.example)", file, tomlError(err))
 	}
 	for _, k := range fv.AllKeys() {
-		if _, ok := keys[k]; !ok {
+		if !known(k) {
 			return file, fmt.Errorf("%s: unknown setting %q%s", file, k, suggest(k))
 		}
 	}
@@ -170,8 +179,10 @@ func tomlError(err error) error {
 	return err
 }
 
-// bindEnv makes PLANKTOS_<KEY> set <key>, and warns about PLANKTOS_ variables that set nothing.
-func bindEnv(v *viper.Viper, environ []string) []string {
+// readEnv returns the settings PLANKTOS_<KEY> variables set, and warnings about PLANKTOS_ variables that
+// set nothing.
+func readEnv(environ []string) (map[string]any, []string) {
+	env := map[string]any{}
 	var warnings []string
 	for _, kv := range environ {
 		name, val, _ := strings.Cut(kv, "=")
@@ -180,7 +191,7 @@ func bindEnv(v *viper.Viper, environ []string) []string {
 			continue
 		}
 		key = strings.ToLower(key)
-		if _, known := keys[key]; !known {
+		if !known(key) {
 			hint := " (valid: PLANKTOS_<setting> for a setting of planktos.toml.example)"
 			if best := closest(key); best != "" {
 				hint = fmt.Sprintf(" (did you mean PLANKTOS_%s?)", strings.ToUpper(best))
@@ -189,27 +200,24 @@ func bindEnv(v *viper.Viper, environ []string) []string {
 				"ignored%s", name, hint))
 			continue
 		}
-		v.Set(key, val) // flags, bound below, still win
+		env[key] = val
 	}
-	return warnings
+	return env, warnings
 }
 
-// bindFlags sets every key whose flag the user gave ("piece-length" sets piece_length).
-func bindFlags(v *viper.Viper, flags *pflag.FlagSet) {
+// bindFlags binds every flag named like a key ("piece-length" for piece_length): viper takes its value
+// when the user gave it.
+func bindFlags(v *viper.Viper, flags *pflag.FlagSet) error {
 	if flags == nil {
-		return
+		return nil
 	}
-	flags.Visit(func(f *pflag.Flag) {
-		key := strings.ReplaceAll(f.Name, "-", "_")
-		if _, ok := keys[key]; !ok {
-			return
-		}
-		if sv, ok := f.Value.(pflag.SliceValue); ok {
-			v.Set(key, sv.GetSlice())
-		} else {
-			v.Set(key, f.Value.String())
+	var err error
+	flags.VisitAll(func(f *pflag.Flag) {
+		if key := strings.ReplaceAll(f.Name, "-", "_"); known(key) && err == nil {
+			err = v.BindPFlag(key, f)
 		}
 	})
+	return err
 }
 
 // suggest returns ` (did you mean "x"?)` for the known key closest to k, or the list of valid settings
@@ -234,12 +242,21 @@ func closest(k string) string {
 }
 
 func keyNames() []string {
-	names := make([]string, 0, len(keys))
-	for name := range keys {
-		names = append(names, name)
+	names := make([]string, 0, len(settings))
+	for _, st := range settings {
+		names = append(names, st.key)
 	}
 	sort.Strings(names)
 	return names
+}
+
+func known(key string) bool {
+	for _, st := range settings {
+		if st.key == key {
+			return true
+		}
+	}
+	return false
 }
 
 func levenshtein(a, b string) int {

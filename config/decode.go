@@ -29,61 +29,72 @@ type keyError struct {
 func (e *keyError) Error() string { return e.err.Error() }
 func (e *keyError) Unwrap() error { return e.err }
 
-// decode turns viper's loosely typed values into a validated Config.
-func decode(v *viper.Viper) (c Config, err error) {
-	key := ""
-	defer func() {
-		if err != nil {
-			err = &keyError{key, err}
+// settings lists every setting: its key, its default, and how its value is decoded into a Config. A key
+// missing here is unknown.
+var settings = []struct {
+	key    string
+	def    any
+	decode func(v *viper.Viper, c *Config) error
+}{
+	{"enabled", true, func(v *viper.Viper, c *Config) (err error) {
+		if c.Enabled, err = cast.ToBoolE(v.Get("enabled")); err != nil {
+			return fmt.Errorf("enabled: want true or false, got %q", v.GetString("enabled"))
 		}
-	}()
-	key = "enabled"
-	if c.Enabled, err = cast.ToBoolE(v.Get("enabled")); err != nil {
-		return c, fmt.Errorf("enabled: want true or false, got %q", v.GetString("enabled"))
+		return nil
+	}},
+	{"trackers", []string{}, func(v *viper.Viper, c *Config) (err error) {
+		c.Trackers, err = tiers(v.Get("trackers"))
+		return err
+	}},
+	{"webseeds", []string{}, func(v *viper.Viper, c *Config) (err error) {
+		c.Webseeds, err = webseeds(v.Get("webseeds"))
+		return err
+	}},
+	{"include", []string{}, func(v *viper.Viper, c *Config) (err error) {
+		c.Include, err = globs("include", v.Get("include"))
+		return err
+	}},
+	{"exclude", []string{}, func(v *viper.Viper, c *Config) (err error) {
+		c.Exclude, err = globs("exclude", v.Get("exclude"))
+		return err
+	}},
+	{"inject", "auto", enum(func(c *Config) *string { return &c.Inject }, "inject", "auto", "always", "never")},
+	{"piece_length", "auto", func(v *viper.Viper, c *Config) (err error) {
+		c.PieceLength, err = pieceLength(v.GetString("piece_length"))
+		return err
+	}},
+	{"prefetch", "all", enum(func(c *Config) *string { return &c.Prefetch }, "prefetch", "all", "visited", "none")},
+	{"prefetch_limit", "50MiB", func(v *viper.Viper, c *Config) (err error) {
+		if c.PrefetchLimit, err = ParseSize(v.GetString("prefetch_limit")); err != nil {
+			return fmt.Errorf("prefetch_limit: %w", err)
+		}
+		return nil
+	}},
+	{"p2p", "on", enum(func(c *Config) *string { return &c.P2P }, "p2p", "on", "download-only", "off")},
+	{"ice_servers", []any{}, func(v *viper.Viper, c *Config) (err error) {
+		c.ICEServers, err = iceServers(v.Get("ice_servers"))
+		return err
+	}},
+	{"site_worker", "import", enum(func(c *Config) *string { return &c.SiteWorker }, "site_worker", "import", "drop")},
+}
+
+// enum decodes a setting that takes one of allowed (case-insensitive) into the field f returns.
+func enum(f func(*Config) *string, key string, allowed ...string) func(*viper.Viper, *Config) error {
+	return func(v *viper.Viper, c *Config) (err error) {
+		*f(c), err = oneOf(key, v.GetString(key), allowed...)
+		return err
 	}
-	key = "trackers"
-	if c.Trackers, err = tiers(v.Get("trackers")); err != nil {
-		return c, err
+}
+
+// decode turns viper's loosely typed values into a validated Config; an error is a *keyError.
+func decode(v *viper.Viper) (Config, error) {
+	var c Config
+	for _, st := range settings {
+		if err := st.decode(v, &c); err != nil {
+			return c, &keyError{st.key, err}
+		}
 	}
-	key = "webseeds"
-	if c.Webseeds, err = webseeds(v.Get("webseeds")); err != nil {
-		return c, err
-	}
-	key = "include"
-	if c.Include, err = globs("include", v.Get("include")); err != nil {
-		return c, err
-	}
-	key = "exclude"
-	if c.Exclude, err = globs("exclude", v.Get("exclude")); err != nil {
-		return c, err
-	}
-	key = "inject"
-	if c.Inject, err = oneOf("inject", v.GetString("inject"), "auto", "always", "never"); err != nil {
-		return c, err
-	}
-	key = "piece_length"
-	if c.PieceLength, err = pieceLength(v.GetString("piece_length")); err != nil {
-		return c, err
-	}
-	key = "prefetch"
-	if c.Prefetch, err = oneOf("prefetch", v.GetString("prefetch"), "all", "visited", "none"); err != nil {
-		return c, err
-	}
-	key = "prefetch_limit"
-	if c.PrefetchLimit, err = ParseSize(v.GetString("prefetch_limit")); err != nil {
-		return c, fmt.Errorf("prefetch_limit: %w", err)
-	}
-	key = "p2p"
-	if c.P2P, err = oneOf("p2p", v.GetString("p2p"), "on", "download-only", "off"); err != nil {
-		return c, err
-	}
-	key = "site_worker"
-	if c.SiteWorker, err = oneOf("site_worker", v.GetString("site_worker"), "import", "drop"); err != nil {
-		return c, err
-	}
-	key = "ice_servers"
-	c.ICEServers, err = iceServers(v.Get("ice_servers"))
-	return c, err
+	return c, nil
 }
 
 // Warnings returns advice about settings that are valid but probably not what the owner wants.
