@@ -10,12 +10,14 @@
 //     read os.Getenv only and say nothing of unknown names, so PLANKTOS_* variables are merged here as
 //     a layer between the file and the flags.
 //   - Unknown keys are reported by their full path with the closest valid key ("runtime.p2p": did you
-//     mean "p2p"?). UnmarshalExact (mapstructure's ErrorUnused) names only the unused top-level table
-//     ("runtime") and cannot suggest; viper's AllKeys has the full paths.
+//     mean "p2p"?). UnmarshalExact (mapstructure's ErrorUnused) says `'' has invalid keys: runtime`
+//     (measured): the top-level table only, no suggestion; viper's AllKeys has the full paths.
 //   - Decoding is one table, settings, of key, default and decoder. A value arrives typed from the file
-//     and as a string from the environment or a flag ("a,b c", a size, JSON for ice_servers), and an
-//     error must name its key and where the value came from; mapstructure's DecodeHook errors carry
-//     neither, so the decoders read viper's value themselves.
+//     and as a string from the environment or a flag ("a,b c", "256KiB", JSON for ice_servers), and
+//     its checks depend on the key (an enum's allowed values, a piece length's bounds). A DecodeHook
+//     sees only a value and a target type, so Unmarshal would need a Go type per kind of setting and
+//     would still prefix every message with mapstructure's "decoding failed due to the following
+//     error(s)"; the decoders read viper's value themselves, and Load names where it came from.
 //
 // go-toml's strict decoding alone would cover the file but none of the layering, which would then be
 // written here instead: viper stays.
