@@ -23,6 +23,9 @@ const (
 	// TorrentName is the name of every planktos torrent. With url-list <site>/planktos/, BEP 19 makes a
 	// webseed request for file <sha256> go to <site>/planktos/files/<sha256>: the store itself.
 	TorrentName = "files"
+	// RootTorrentName is the name of RootTorrentPath when the package has several torrents: its files are
+	// their .torrent files, so that through the same webseed they are <site>/planktos/torrents/<infohash>.torrent.
+	RootTorrentName = "torrents"
 )
 
 // FilePath is the store file holding the content whose SHA-256 is sha (hex).

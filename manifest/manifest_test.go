@@ -61,16 +61,17 @@ func golden() *manifest.Manifest {
 // layout is testdata/layout.json: the package layout the JS runtime is checked against.
 func layout() map[string]string {
 	return map[string]string{
-		"dir":            manifest.Dir + "/",
-		"serviceWorker":  manifest.SWPath,
-		"manifest":       manifest.Path,
-		"install":        manifest.InstallPath,
-		"peer":           manifest.PeerPath,
-		"rootTorrent":    manifest.RootTorrentPath,
-		"filesPrefix":    manifest.FilesPrefix,
-		"torrentsPrefix": manifest.TorrentsPrefix,
-		"torrentSuffix":  strings.TrimPrefix(manifest.TorrentPath(""), manifest.TorrentsPrefix),
-		"torrentName":    manifest.TorrentName,
+		"dir":             manifest.Dir + "/",
+		"serviceWorker":   manifest.SWPath,
+		"manifest":        manifest.Path,
+		"install":         manifest.InstallPath,
+		"peer":            manifest.PeerPath,
+		"rootTorrent":     manifest.RootTorrentPath,
+		"filesPrefix":     manifest.FilesPrefix,
+		"torrentsPrefix":  manifest.TorrentsPrefix,
+		"torrentSuffix":   strings.TrimPrefix(manifest.TorrentPath(""), manifest.TorrentsPrefix),
+		"torrentName":     manifest.TorrentName,
+		"rootTorrentName": manifest.RootTorrentName,
 	}
 }
 

@@ -88,7 +88,7 @@ func (c *hashCache) save(items []item) error {
 // knownPieces returns the piece hashes of every torrent of the previous package, keyed by shardKey, so
 // that a torrent whose files did not change is not hashed again; and of large files hashed while they
 // were stored (their own torrent's pieces).
-func knownPieces(fsys afero.Fs, out string, prev *manifest.Manifest, items []item) map[string][]byte {
+func knownPieces(fsys afero.Fs, root string, prev *manifest.Manifest, items []item) map[string][]byte {
 	known := map[string][]byte{}
 	for _, it := range items {
 		if it.pieces != nil {
@@ -99,7 +99,7 @@ func knownPieces(fsys afero.Fs, out string, prev *manifest.Manifest, items []ite
 		return known
 	}
 	for _, t := range prev.Torrents {
-		b, err := afero.ReadFile(fsys, filepath.Join(out, "torrents", t.InfoHash+".torrent"))
+		b, err := afero.ReadFile(fsys, native(root, manifest.TorrentPath(t.InfoHash)))
 		if err != nil {
 			continue
 		}

@@ -75,8 +75,7 @@ func Pack(ctx context.Context, fsys afero.Fs, opts Options) (*Result, error) {
 	if n <= 0 {
 		n = goruntime.GOMAXPROCS(0)
 	}
-	out := filepath.Join(opts.Root, OutDir)
-	storeDir := filepath.Join(out, "files")
+	storeDir := native(opts.Root, manifest.FilesPrefix)
 
 	ev.Step("Walking publish directory")
 	sources, err := walkRoot(fsys, opts)
@@ -92,11 +91,11 @@ func Pack(ctx context.Context, fsys afero.Fs, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := prepare(fsys, out, storeDir); err != nil {
+	if err := prepare(fsys, opts.Root); err != nil {
 		return nil, err
 	}
 
-	prev := previousManifest(fsys, out)
+	prev := previousManifest(fsys, opts.Root)
 	cache := loadCache(fsys, opts.CacheDir, opts.Root)
 
 	ev.Step("Hashing and storing files")
@@ -134,7 +133,7 @@ func Pack(ctx context.Context, fsys afero.Fs, opts Options) (*Result, error) {
 	if err := commit(fsys, opts.Root, m, torrents, opts.Config.Enabled, sitePrelude(res.SiteWorkers, base)); err != nil {
 		return nil, err
 	}
-	res.Pruned, err = prune(fsys, out, m)
+	res.Pruned, err = prune(fsys, opts.Root, m)
 	if err != nil {
 		ev.Warn(fmt.Sprintf("the package is complete, but cleaning up old files failed: %v", err))
 	}
@@ -186,9 +185,11 @@ func walkRoot(fsys afero.Fs, opts Options) ([]source, error) {
 // ErrNoSite reports a publish folder with nothing in it.
 var ErrNoSite = errors.New("nothing to package; build the site first (run `hugo`)")
 
-// prepare makes the output folders and removes temporary files an interrupted run left behind.
-func prepare(fsys afero.Fs, out, storeDir string) error {
-	for _, d := range []string{out, storeDir, filepath.Join(out, "torrents")} {
+// prepare makes the output folders of the package at root and removes temporary files an interrupted run
+// left behind.
+func prepare(fsys afero.Fs, root string) error {
+	for _, rel := range []string{manifest.Dir, manifest.FilesPrefix, manifest.TorrentsPrefix} {
+		d := native(root, rel)
 		if err := fsys.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("create %s: %w", d, explain(err))
 		}
@@ -201,9 +202,9 @@ func prepare(fsys afero.Fs, out, storeDir string) error {
 	return nil
 }
 
-// previousManifest returns the package's current manifest, or nil.
-func previousManifest(fsys afero.Fs, out string) *manifest.Manifest {
-	b, err := afero.ReadFile(fsys, filepath.Join(out, "manifest.json"))
+// previousManifest returns the current manifest of the package at root, or nil.
+func previousManifest(fsys afero.Fs, root string) *manifest.Manifest {
+	b, err := afero.ReadFile(fsys, native(root, manifest.Path))
 	if err != nil {
 		return nil
 	}
@@ -253,7 +254,6 @@ func summarizePages(items []item, res *Result, ev *reporter) {
 // build makes the torrents and the manifest for the stored items.
 func build(ctx context.Context, fsys afero.Fs, items []item, opts Options, base string, prev *manifest.Manifest, n int,
 	ev *reporter) (*manifest.Manifest, map[string][]byte, error) {
-	out := filepath.Join(opts.Root, OutDir)
 	c := opts.Config
 	m := &manifest.Manifest{Version: manifest.Version, Generator: Generator, Base: base, Files: map[string]manifest.Entry{},
 		Trackers: nonNil(c.WebTrackers()), Webseeds: append([]string{strings.TrimSuffix(opts.BaseURL, "/") +
@@ -261,7 +261,7 @@ func build(ctx context.Context, fsys afero.Fs, items []item, opts Options, base 
 		Runtime: manifest.Runtime{Version: runtime.Version(), Prefetch: c.Prefetch, PrefetchLimit: c.PrefetchLimit, P2P: c.P2P,
 			ICEServers: iceServers(c.ICEServers)}}
 	shards, where := planShards(items, c.PieceLength)
-	known := knownPieces(fsys, out, prev, items)
+	known := knownPieces(fsys, opts.Root, prev, items)
 	spec := torrentSpec{trackers: c.Trackers, webseeds: m.Webseeds}
 	var total, reused int64
 	for _, sh := range shards {
@@ -277,7 +277,7 @@ func build(ctx context.Context, fsys afero.Fs, items []item, opts Options, base 
 		if spec.pieces != nil {
 			reused += sh.size()
 		}
-		mi, err := buildTorrent(ctx, fsys, filepath.Join(out, "files"), sh.blobs, spec, n, &done)
+		mi, err := buildTorrent(ctx, fsys, native(opts.Root, manifest.FilesPrefix), sh.blobs, spec, n, &done)
 		if err != nil {
 			stop()
 			return nil, nil, err
@@ -313,14 +313,13 @@ func build(ctx context.Context, fsys afero.Fs, items []item, opts Options, base 
 // commit writes the torrents, the runtime (planktos.sw.js starting with prelude) and, last, the manifest
 // that switches to the new package.
 func commit(fsys afero.Fs, root string, m *manifest.Manifest, torrents map[string][]byte, enabled bool, prelude []byte) error {
-	out := filepath.Join(root, OutDir)
 	for _, t := range m.Torrents {
-		if err := writeAtomic(fsys, filepath.Join(out, "torrents", t.InfoHash+".torrent"), torrents[t.InfoHash], 0o644); err != nil {
+		if err := writeAtomic(fsys, native(root, manifest.TorrentPath(t.InfoHash)), torrents[t.InfoHash], 0o644); err != nil {
 			return fmt.Errorf("write torrent: %w", explain(err))
 		}
 	}
-	if root, ok := torrents[rootKey]; ok {
-		if err := writeAtomic(fsys, filepath.Join(out, "root.torrent"), root, 0o644); err != nil {
+	if rt, ok := torrents[rootKey]; ok {
+		if err := writeAtomic(fsys, native(root, manifest.RootTorrentPath), rt, 0o644); err != nil {
 			return fmt.Errorf("write torrent: %w", explain(err))
 		}
 	}
@@ -337,40 +336,40 @@ func commit(fsys afero.Fs, root string, m *manifest.Manifest, torrents map[strin
 		}
 	}
 	if !enabled { // the kill switch: no page agent to load
-		fsys.Remove(filepath.Join(out, "peer.js"))
+		fsys.Remove(native(root, manifest.PeerPath))
 	}
 	b, err := m.Encode()
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(fsys, filepath.Join(root, filepath.FromSlash(manifest.Path)), b, 0o644); err != nil {
+	if err := writeAtomic(fsys, native(root, manifest.Path), b, 0o644); err != nil {
 		return fmt.Errorf("write manifest: %w", explain(err))
 	}
 	return nil
 }
 
-// prune removes store files and torrents the manifest does not reference.
-func prune(fsys afero.Fs, out string, m *manifest.Manifest) (int, error) {
+// prune removes the store files and torrents of the package at root that m does not reference.
+func prune(fsys afero.Fs, root string, m *manifest.Manifest) (int, error) {
 	keep := map[string]bool{}
 	for _, e := range m.Files {
-		keep["files/"+e.SHA256] = true
+		keep[manifest.FilePath(e.SHA256)] = true
 	}
 	for _, t := range m.Torrents {
-		keep["torrents/"+t.InfoHash+".torrent"] = true
+		keep[manifest.TorrentPath(t.InfoHash)] = true
 	}
 	removed := 0
 	var errs []error
-	for _, dir := range []string{"files", "torrents"} {
-		names, err := afero.ReadDir(fsys, filepath.Join(out, dir))
+	for _, dir := range []string{manifest.FilesPrefix, manifest.TorrentsPrefix} {
+		names, err := afero.ReadDir(fsys, native(root, dir))
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		for _, fi := range names {
-			if keep[dir+"/"+fi.Name()] || isTemp(fi.Name()) {
+			if keep[dir+fi.Name()] || isTemp(fi.Name()) {
 				continue
 			}
-			if err := fsys.Remove(filepath.Join(out, dir, fi.Name())); err != nil {
+			if err := fsys.Remove(native(root, dir+fi.Name())); err != nil {
 				errs = append(errs, err)
 				continue
 			}
@@ -379,6 +378,9 @@ func prune(fsys afero.Fs, out string, m *manifest.Manifest) (int, error) {
 	}
 	return removed, errors.Join(errs...)
 }
+
+// native is where the layout path rel (manifest.Path, manifest.FilePath(…), …) is in the package at root.
+func native(root, rel string) string { return filepath.Join(root, filepath.FromSlash(rel)) }
 
 func plural(n int, one, many string) string {
 	if n == 1 {

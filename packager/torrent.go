@@ -179,8 +179,8 @@ func (r *spanReader) close() {
 const rootKey = "root"
 
 // addRoot adds planktos/root.torrent to torrents: the package's torrent when there is one; when there
-// are several, a torrent named "torrents" whose files are their .torrent files, so that any BitTorrent
-// client can fetch them all through the webseed (<webseed>torrents/<infohash>.torrent).
+// are several, a torrent named manifest.RootTorrentName whose files are their .torrent files, so that any
+// BitTorrent client can fetch them all through the webseed (<webseed>torrents/<infohash>.torrent).
 func addRoot(torrents map[string][]byte, m *manifest.Manifest, spec torrentSpec) error {
 	switch len(m.Torrents) {
 	case 0:
@@ -189,7 +189,7 @@ func addRoot(torrents map[string][]byte, m *manifest.Manifest, spec torrentSpec)
 		torrents[rootKey] = torrents[m.Torrents[0].InfoHash]
 		return nil
 	}
-	info := metainfo.Info{Name: "torrents", PieceLength: config.MinPieceLength}
+	info := metainfo.Info{Name: manifest.RootTorrentName, PieceLength: config.MinPieceLength}
 	var all []byte
 	for _, t := range m.Torrents {
 		b := torrents[t.InfoHash]

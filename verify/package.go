@@ -368,9 +368,9 @@ func (r *run) checkRoot(ctx context.Context) Check {
 		return pass(CheckRootTorrent, "%s is the package's torrent", rootTorrent)
 	}
 	var p problems
-	if info.Name != "torrents" || len(info.Files) != len(r.m.Torrents) {
-		p.add("%s is named %q and lists %d files; want \"torrents\" and the %d torrents", rootTorrent, info.Name,
-			len(info.Files), len(r.m.Torrents))
+	if info.Name != manifest.RootTorrentName || len(info.Files) != len(r.m.Torrents) {
+		p.add("%s is named %q and lists %d files; want %q and the %d torrents", rootTorrent, info.Name,
+			len(info.Files), manifest.RootTorrentName, len(r.m.Torrents))
 	}
 	for i, f := range info.Files {
 		if i >= len(r.m.Torrents) {
