@@ -35,7 +35,7 @@ type class struct {
 }
 
 func run(dir string) error {
-	b, err := os.ReadFile(filepath.Join(dir, "planktos", "manifest.json"))
+	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(manifest.Path)))
 	if err != nil {
 		return err
 	}
