@@ -23,17 +23,6 @@ const store = new Store(base);
 const agent = new AgentLink();
 const stats = new Stats(base);
 const fetcher = new Fetcher({ base, store, agent });
-debug.who = 'worker';
-/** The debug switch, kept across worker restarts (an agent sets it: see common/debug.js). */
-const debugKey = new URL(`${base}planktos/debug`, sw.location.href).href;
-agent.onDebug = (/** @type {boolean} */ on) => {
-  debug.set(on);
-  background(caches.open(metaCache(base)).then(async (c) => {
-    if (on) await c.put(debugKey, new Response('1'));
-    else await c.delete(debugKey);
-  }));
-};
-background(caches.open(metaCache(base)).then((c) => c.match(debugKey)).then((r) => { if (r) debug.set(true); }));
 const manifests = new ManifestKeeper(base, (next) => {
   agent.notify({ op: Op.manifest, revision: next.revision });
   fetcher.hot.retain(referencedHashes(next));
@@ -58,6 +47,19 @@ function background(p) {
   pending.push(p.catch(() => {}));
 }
 fetcher.background = background;
+
+debug.who = 'worker';
+/** The debug switch, kept across worker restarts (an agent sets it: see common/debug.js). */
+const debugKey = new URL(`${base}planktos/debug`, sw.location.href).href;
+agent.onDebug = (/** @type {boolean} */ on) => {
+  debug.set(on);
+  background(caches.open(metaCache(base)).then(async (c) => {
+    if (on) await c.put(debugKey, new Response('1'));
+    else await c.delete(debugKey);
+  }));
+};
+background(caches.open(metaCache(base)).then((c) => c.match(debugKey)).then((r) => { if (r) debug.set(true); }));
+
 fetcher.waited = (/** @type {number} */ ms, /** @type {boolean} */ got) => stats.waited(ms, got);
 
 /** @param {ExtendableEvent} e */
