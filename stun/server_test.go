@@ -8,6 +8,7 @@ import (
 	"time"
 
 	pion "github.com/pion/stun/v3"
+	"github.com/planktos/planktos/internal/wait"
 	"github.com/planktos/planktos/stun"
 )
 
@@ -187,9 +188,7 @@ func TestServeAndClose(t *testing.T) {
 	if res.Decode() != nil || sw.GetFrom(res) != nil || sw.String() != "test" {
 		t.Errorf("SOFTWARE %q", sw)
 	}
-	for s.Addr() == nil {
-		time.Sleep(time.Millisecond)
-	}
+	wait.For(t, "the server's address", 2*time.Second, func() bool { return s.Addr() != nil })
 	if s.Port() != pc.LocalAddr().(*net.UDPAddr).Port {
 		t.Errorf("Port %d, conn %s", s.Port(), pc.LocalAddr())
 	}

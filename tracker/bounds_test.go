@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/gobwas/ws"
+	"github.com/planktos/planktos/internal/wait"
 )
 
 func TestMaxMessageBytes(t *testing.T) {
@@ -90,7 +91,7 @@ func TestRateLimit(t *testing.T) {
 	for range 6 {
 		c.send(announceMsg(testID(1), testID(2), nil))
 	}
-	waitFor(t, "six messages handled", func() bool { return tr.Stats().RateLimited == 3 })
+	wait.For(t, "six messages handled", 5*time.Second, func() bool { return tr.Stats().RateLimited == 3 })
 	// The burst is answered, then one notice for the run of dropped messages; what follows must
 	// then be the reply to the next message, once the bucket has a token again.
 	for i, want := range []string{"", "", "", "rate limit exceeded"} {
@@ -107,9 +108,10 @@ func TestRateLimit(t *testing.T) {
 	}
 	clk.advance(499 * time.Millisecond) // not yet a token: dropped in the same run, no notice
 	c.send(announceMsg(testID(1), testID(2), nil))
+	wait.For(t, "the message dropped", 5*time.Second, func() bool { return tr.Stats().RateLimited == 5 })
 	clk.advance(time.Millisecond)
 	scrapeFiles(t, c, nil) // fails if the announce passed: its reply would come first
-	if st := tr.Stats(); st.RateLimited != 5 || st.Messages != 10 {
+	if st := tr.Stats(); st.Messages != 10 {
 		t.Fatalf("stats %+v", st)
 	}
 
@@ -136,7 +138,7 @@ func TestIdleTimeout(t *testing.T) {
 	member.join(testID(1), testID(2), nil)
 	gone := dialNoRead(t, url) // in a swarm, then stops reading: no pongs
 	gone.send(announceMsg(testID(1), testID(3), nil))
-	waitFor(t, "two peers", func() bool { return tr.Stats().Peers == 2 })
+	wait.For(t, "two peers", 5*time.Second, func() bool { return tr.Stats().Peers == 2 })
 	mc := connOf(tr, testID(1), testID(2))
 
 	for step := 1; step <= 6; step++ { // three idle timeouts
@@ -146,12 +148,12 @@ func TestIdleTimeout(t *testing.T) {
 		if mc.closing.Load() {
 			t.Fatalf("after %v: the member answering pings is dropped", time.Duration(step)*idle/2)
 		}
-		waitFor(t, "the member's pong", func() bool { return mc.lastSeen.Load() == now })
+		wait.For(t, "the member's pong", 5*time.Second, func() bool { return mc.lastSeen.Load() == now })
 		if step == 2 {
 			if code := silent.closeStatus(); code != websocket.StatusPolicyViolation {
 				t.Fatalf("swarm-less socket: close %v", code)
 			}
-			waitFor(t, "the unresponsive peer to go", func() bool {
+			wait.For(t, "the unresponsive peer to go", 5*time.Second, func() bool {
 				st := tr.Stats()
 				return st.Peers == 1 && st.Connections == 1
 			})
@@ -166,13 +168,13 @@ func TestMaxConns(t *testing.T) {
 	tr, url := startTracker(t, Config{MaxConns: 2})
 	a := dial(t, url)
 	dial(t, url)
-	waitFor(t, "both connections registered", func() bool { return tr.Stats().Connections == 2 })
+	wait.For(t, "both connections registered", 5*time.Second, func() bool { return tr.Stats().Connections == 2 })
 	_, resp, err := websocket.Dial(context.Background(), url, nil)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("3rd connection: %v %v", err, resp)
 	}
 	a.ws.CloseNow()
-	waitFor(t, "a free slot", func() bool { return tr.Stats().Connections == 1 })
+	wait.For(t, "a free slot", 5*time.Second, func() bool { return tr.Stats().Connections == 1 })
 	dial(t, url)
 	if tr.Stats().Refused != 1 {
 		t.Fatalf("stats %+v", tr.Stats())
@@ -213,7 +215,7 @@ func TestSlowReaderDropped(t *testing.T) {
 	fast, slow, s := dial(t, url), dialNoRead(t, url), dial(t, url)
 	fast.join(testID(1), testID(2), nil)
 	slow.send(announceMsg(testID(2), testID(3), nil))
-	waitFor(t, "both peers", func() bool { return tr.Stats().Peers == 2 })
+	wait.For(t, "both peers", 5*time.Second, func() bool { return tr.Stats().Peers == 2 })
 	sent := 0
 	for ; tr.Stats().Connections == 3; sent++ { // one 10 KB offer to each, until the slow one is dropped
 		if sent > 5000 {
@@ -306,18 +308,11 @@ func TestWriteTimeout(t *testing.T) {
 	tr, url := startTracker(t, Config{WriteTimeout: 200 * time.Millisecond, MaxQueueBytes: 1 << 30, MessageRate: -1})
 	stuck, s := dialNoRead(t, url), dial(t, url)
 	stuck.send(announceMsg(testID(1), testID(2), nil))
-	waitFor(t, "the stuck peer", func() bool { return tr.Stats().Peers == 1 })
-	start := time.Now()
-	for i := 0; tr.Stats().Connections == 2; i++ { // fill its socket buffers, then wait
-		if time.Since(start) > 10*time.Second {
-			t.Fatalf("stuck client never dropped: %+v", tr.Stats())
-		}
-		if i < 2000 {
-			s.join(testID(1), testID(3), map[string]any{"offers": offers(1, 50000, 0)})
-		} else {
-			time.Sleep(10 * time.Millisecond)
-		}
+	wait.For(t, "the stuck peer", 5*time.Second, func() bool { return tr.Stats().Peers == 1 })
+	for i := 0; i < 2000 && tr.Stats().Connections == 2; i++ { // fill its socket buffers
+		s.join(testID(1), testID(3), map[string]any{"offers": offers(1, 50000, 0)})
 	}
+	wait.For(t, "the stuck client to be dropped", 10*time.Second, func() bool { return tr.Stats().Connections == 1 })
 }
 
 // TestFraming checks the WebSocket framing rules (RFC 6455) a client can hit: fragments with a ping between them, close handshakes, and protocol violations.
@@ -340,7 +335,7 @@ func TestFraming(t *testing.T) {
 	if code := c.closeCode(false); code != ws.StatusNormalClosure {
 		t.Fatalf("client close echoed with %v", code)
 	}
-	waitFor(t, "the closed peer to leave", func() bool { return tr.Stats().Peers == 0 })
+	wait.For(t, "the closed peer to leave", 5*time.Second, func() bool { return tr.Stats().Peers == 0 })
 
 	c = rawDial(t, url, "announce and close in one write") // the reply leaves before the close
 	var both bytes.Buffer

@@ -61,6 +61,7 @@
 // are gathered per round of readers, so one system call carries what a peer gets in that round
 // (flush_linux.go, wirewrite_linux.go), and relayed offers and answers travel in pooled buffers
 // given back once written (msgpool.go). Elsewhere each connection keeps a reading goroutine and a
-// write queue (write.go). Messages are parsed by a small validating JSON scanner (scan.go) that
+// write queue (write.go); PLANKTOS_TRACKER_ENGINE=goroutine selects that engine on Linux too, and
+// the package's tests run in both. Messages are parsed by a small validating JSON scanner (scan.go) that
 // relays offers and answers as the bytes the client sent.
 package tracker

@@ -225,18 +225,6 @@ func (c *client) join(ih, pid ID, extra map[string]any) map[string]any {
 	return c.recv()
 }
 
-// waitFor polls cond for up to 5 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
-		if cond() {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 func num(v any) int {
 	f, _ := v.(float64)
 	return int(f)

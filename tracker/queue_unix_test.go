@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/planktos/planktos/internal/wait"
 )
 
 // TestQueueBound feeds a client that reads slower than it is sent to and checks that what the
@@ -25,7 +26,7 @@ func TestQueueBound(t *testing.T) {
 	nc, br := dialSmallBuffer(t, url, 8<<10)
 	msg := []byte(js(announceMsg(testID(1), testID(2), nil)))
 	ws.WriteFrame(nc, ws.MaskFrame(ws.NewTextFrame(msg)))
-	waitFor(t, "the client to join", func() bool { return connOf(tr, testID(1), testID(2)) != nil })
+	wait.For(t, "the client to join", 5*time.Second, func() bool { return connOf(tr, testID(1), testID(2)) != nil })
 	c := connOf(tr, testID(1), testID(2))
 	sndbuf := setSendBuffer(t, c.nc, 8<<10)
 	rcvbuf := sockopt(t, nc, syscall.SO_RCVBUF)
@@ -55,7 +56,7 @@ func TestQueueBound(t *testing.T) {
 		}
 		readSome(frameLen / 3)
 	}
-	waitFor(t, "the slow reader to be dropped", func() bool { return tr.Stats().Connections == 0 })
+	wait.For(t, "the slow reader to be dropped", 5*time.Second, func() bool { return tr.Stats().Connections == 0 })
 	t.Logf("dropped after %d bytes sent, %d read (limit %d, kernel ≤ %d)", sent, read, max, kernel)
 }
 

@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/planktos/planktos/internal/wait"
 )
 
 func TestAnnounceReply(t *testing.T) {
@@ -76,7 +79,7 @@ func TestOfferRelayToDistinctRandomPeers(t *testing.T) {
 // all are queued to their peers) and checks that they were n.
 func waitRelayed(t *testing.T, tr *Server, n int) {
 	t.Helper()
-	waitFor(t, "offers relayed", func() bool { return tr.Stats().OffersRelayed != 0 })
+	wait.For(t, "offers relayed", 5*time.Second, func() bool { return tr.Stats().OffersRelayed != 0 })
 	if got := tr.Stats().OffersRelayed; got != uint64(n) {
 		t.Fatalf("%d offers relayed, want %d", got, n)
 	}
@@ -243,7 +246,7 @@ func TestSocketCloseIsStopped(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 	a.ws.CloseNow()
-	waitFor(t, "peers of the closed socket to leave", func() bool {
+	wait.For(t, "peers of the closed socket to leave", 5*time.Second, func() bool {
 		st := tr.Stats()
 		return st.Peers == 1 && st.Swarms == 1 && st.Connections == 1
 	})
@@ -359,7 +362,7 @@ func TestMessagesPerSecond(t *testing.T) {
 	for i := range 5 {
 		c.join(testID(byte(i)), testID(2), nil)
 	}
-	waitFor(t, "a rate sample", func() bool { return tr.Stats().MessagesPerSecond > 0 })
+	wait.For(t, "a rate sample", 5*time.Second, func() bool { return tr.Stats().MessagesPerSecond > 0 })
 }
 
 // TestRelaySizes relays offers from tiny to the 64 KiB limit and checks each arrives intact

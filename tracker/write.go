@@ -11,12 +11,14 @@ import (
 )
 
 // writeQueue is a connection's outgoing queue where socket writes can block (without epoll; on
-// Linux writes never block: wirewrite_linux.go). Whoever finds it idle becomes its writer: the
-// connection's own reader writes its replies itself once it has handled the input at hand (a
-// client that does not read only slows itself down); messages for other connections start a
-// goroutine that lives until the queue is empty, so a slow reader never blocks the peer whose
-// offer it receives. A queue past MaxQueueBytes — counting the bytes being written until the
-// socket has taken them — or a write stuck for WriteTimeout, drops the connection.
+// Linux writes never block: wirewrite_linux.go). Whoever finds it idle starts its writer, a
+// goroutine that lives until the queue is empty: the connection's own reader once it has handled
+// the input at hand (its replies leave together), anyone relaying an offer or answer to it. No
+// reader ever blocks on a socket's writes: a slow reader never blocks the peer whose offer it
+// receives, and a client that stops reading while it writes (as one that answers offers from its
+// reading loop does) cannot deadlock with its own reader. A queue past MaxQueueBytes — counting
+// the bytes being written until the socket has taken them — or a write stuck for WriteTimeout,
+// drops the connection.
 type writeQueue struct {
 	br      *bufio.Reader // reads come through net/http's buffer
 	mu      sync.Mutex
@@ -70,8 +72,7 @@ func (c *conn) sendFrame(f frame) bool {
 }
 
 // writeNow sends a frame and returns once it is written (or the socket failed, or a second
-// passed): a close frame must leave before the socket closes. The caller holds the reader's place,
-// whose replies have been flushed (drain does after every message).
+// passed): a close frame must leave before the socket closes. Frames queued before it leave first.
 func (c *conn) writeNow(op ws.OpCode, p []byte) {
 	if c.direct() {
 		if c.directWrite(frame{op: op, p: p}) == nil {
@@ -94,8 +95,8 @@ func (c *conn) writeNow(op ws.OpCode, p []byte) {
 }
 
 // reply writes msg to the reader's own socket. Replies to a burst of messages go out together:
-// on Linux the reader batches while input is buffered; elsewhere the reader writes its queue once it
-// has handled the input at hand (flushReplies).
+// on Linux the reader batches while input is buffered; elsewhere the reader starts the queue's
+// writer once it has handled the input at hand (flushReplies).
 func (c *conn) reply(msg []byte) {
 	if c.direct() || c.closeSent.Load() {
 		c.send(msg)
@@ -110,7 +111,7 @@ func (c *conn) reply(msg []byte) {
 func (c *conn) flushReplies() {
 	if c.replying {
 		c.replying = false
-		c.flush()
+		go c.flush()
 	}
 }
 
