@@ -117,9 +117,15 @@ func TestOptOut(t *testing.T) {
 		t.Errorf("opted out, after a restart the page did not render: %+v", r)
 	}
 	c.waitFor("C's agent", 20*time.Second, func() bool { return agentMode(c) != "" })
-	time.Sleep(2 * time.Second) // time to (wrongly) join a swarm
-	if mode, peers := agentMode(c), o.tracker.Stats().Peers; mode != "off" || peers != 0 {
-		t.Errorf("after a restart: agent %q, %d peers at the tracker; want off and none", mode, peers)
+	// the agent's first follow of the manifest is where it would join the swarms: once it is over, the
+	// agent has decided (a swarm exists, or never will until the mode changes)
+	var started struct {
+		Swarm bool   `json:"swarm"`
+		Mode  string `json:"mode"`
+	}
+	c.mustEval(`window.planktosAgent.ready.then(() => ({ swarm: !!window.planktosAgent.swarm, mode: window.planktosAgent.mode() }))`, &started)
+	if peers := o.tracker.Stats().Peers; started.Swarm || started.Mode != "off" || peers != 0 {
+		t.Errorf("after a restart: agent %+v, %d peers at the tracker; want off, no swarm and none", started, peers)
 	}
 
 	c.mustEval(`(window.planktos.optOut(false), true)`, &ok)

@@ -69,7 +69,17 @@ func TestHostilePeer(t *testing.T) {
 		v.mustEval(peersJS, &n)
 		return n == 0
 	})
-	time.Sleep(3 * time.Second) // a dropped peer comes back through the tracker's next offers, if at all
+	// V announces again (as it does every few minutes), with new offers: the tracker hands them to the
+	// hostile seeder, which connects, and V refuses it
+	swarmJS := fmt.Sprintf(`window.planktosAgent.swarm.torrents.get(window.planktosAgent.swarm.where.get(%q).infohash)`, video.SHA256)
+	var refused int
+	v.mustEval(`window.planktosAgent.swarm.refused`, &refused)
+	v.mustEval(`(`+swarmJS+`.discovery.tracker.update(), true)`, &ok)
+	v.waitFor("the hostile peer to come back through the tracker, and be refused", 30*time.Second, func() bool {
+		var now int
+		v.mustEval(`window.planktosAgent.swarm.refused`, &now)
+		return now > refused
+	})
 	if v.mustEval(peersJS, &n); n != 0 {
 		t.Errorf("V is connected to %d peers in the video's torrent again; the hostile one should stay out", n)
 	}

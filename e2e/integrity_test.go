@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 )
 
 // storeIntegrityJS hashes every stored file and lists those whose content does not match their name.
@@ -56,7 +55,6 @@ func TestTamperedStore(t *testing.T) {
 	b.open("/about/")
 	check("online")
 	srv.stop()
-	time.Sleep(100 * time.Millisecond)
 	b.open("/about/")
 	check("offline")
 	loadsFine(t, b, "/about/", "/")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,7 +34,12 @@ func TestLeadership(t *testing.T) {
 	if err := chromedp.Do(tab, chromedp.Navigate(origin()+"/about/")); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second) // time enough for the new tab's agent to load and ask for the lock
+	// the new tab's agent loads and queues behind the leader's Web Lock
+	b.waitFor("the new tab's agent to ask for the lock", 20*time.Second, func() bool {
+		var pending int
+		b.mustEval(`navigator.locks.query().then(s => s.pending.filter(l => l.name.startsWith('planktos-agent:')).length)`, &pending)
+		return pending == 1
+	})
 	if isLeader(tab) || !isLeader(b.ctx) {
 		t.Fatal("the new tab took the lead")
 	}
@@ -82,11 +88,10 @@ self.addEventListener('message', (e) => { if (e.data && e.data.planktos === 'whi
 	  c.postMessage({ planktos: 'which' }, [ch.port2]);
 	  setTimeout(() => resolve('v1'), 500);
 	})`
-	// The service worker sees the new install.js on this navigation and has the page update it;
-	// Chromium fetches the new service worker about 2 s later, which then claims the page. (The
-	// service worker refreshes install.js at most every 3 s.)
-	time.Sleep(3 * time.Second)
-	b.open("/about/")
+	// The service worker refreshes install.js in the background of a navigation (at most every 3 s),
+	// sees the new one and has the page update it; Chromium fetches the new service worker about 2 s
+	// later, which then claims the page.
+	refreshInstall(t, b, srv)
 	start := time.Now()
 	b.waitFor("the new service worker to control the page", 15*time.Second, func() bool {
 		var v string
@@ -95,4 +100,19 @@ self.addEventListener('message', (e) => { if (e.data && e.data.planktos === 'whi
 	})
 	t.Logf("new runtime in control %v after one navigation", time.Since(start))
 	loadsFine(t, b, samplePages...)
+}
+
+// refreshInstall navigates, as a returning visitor does, until the service worker has fetched
+// install.js from the origin again (it refreshes it in the background of a navigation, at most every 3 s).
+func refreshInstall(t *testing.T, b *browser, srv *siteServer) {
+	t.Helper()
+	b.waitFor("the service worker to refresh install.js", 30*time.Second, func() bool {
+		b.open("/about/")
+		for _, h := range srv.log() {
+			if strings.HasSuffix(h.Path, "/planktos/install.js") {
+				return true
+			}
+		}
+		return false
+	})
 }

@@ -172,7 +172,6 @@ func disabledSite(t *testing.T, b *browser) {
 		t.Error("planktos.ready resolved true with service workers disabled")
 	}
 	loadsFine(t, b, samplePages...)
-	time.Sleep(500 * time.Millisecond)
 	if c := pageErrors(b.consoleErrors()); len(c) > 0 {
 		t.Errorf("console: %q", c)
 	}
@@ -198,8 +197,7 @@ func TestKillSwitch(t *testing.T) {
 	// One navigation brings the kill switch's install.js (the service worker refreshes it in the
 	// background, at most every 3 s), the next runs it. Chromium then takes about 2 s to fetch the new
 	// service worker.
-	time.Sleep(3 * time.Second)
-	b.open("/about/")
+	refreshInstall(t, b, srv)
 	b.open("/about/")
 	start, lastNav := time.Now(), time.Now()
 	b.waitFor("planktos's storage removed", 45*time.Second, func() bool {
@@ -219,12 +217,11 @@ func TestKillSwitch(t *testing.T) {
 	t.Logf("storage removed %v after the second navigation (%d requests)", time.Since(start), len(srv.log()))
 	loadsFine(t, b, samplePages...)
 	b.open("about:blank")
-	time.Sleep(500 * time.Millisecond)
 	b.open("/")
-	b.mustEval(probe, &left)
-	if left.Registrations != 0 || len(left.Caches) != 0 {
-		t.Errorf("after leaving the site and coming back: %+v", left)
-	}
+	b.waitFor("no registration and no storage after leaving the site and coming back", 10*time.Second, func() bool {
+		b.mustEval(probe, &left)
+		return left.Registrations == 0 && len(left.Caches) == 0
+	})
 	var controlled bool
 	b.mustEval(`!!navigator.serviceWorker.controller`, &controlled)
 	if controlled {

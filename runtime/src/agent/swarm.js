@@ -84,6 +84,8 @@ export class Swarm {
     this.times = { start: performance.now(), ready: /** @type {number|null} */ (null), tracker: /** @type {number|null} */ (null) };
     /** @type {ReturnType<typeof setTimeout>|undefined} */
     this.reachTimer = undefined;
+    /** connections refused because the peer sent a bad piece before */
+    this.refused = 0;
   }
 
   /**
@@ -221,6 +223,7 @@ export class Swarm {
     t.on('wire', (/** @type {any} */ wire) => {
       if (wire.peerId && banned.has(wire.peerId)) { // 'wire' comes after the handshake
         debug.log?.('refusing peer', wire.peerId, 'again: it sent a bad piece of', entry.infohash);
+        this.refused++;
         return void wire.destroy();
       }
       debug.log?.('peer connected', wire.remoteAddress, wire.type, 'in', entry.infohash);
