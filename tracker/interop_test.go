@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -82,14 +83,12 @@ func checkInteropScrapes(t *testing.T, scrapes []struct {
 	}
 	var got []string
 	for _, s := range scrapes {
-		got = append(got, s.InfoHash+" "+itoa(s.Complete)+" "+itoa(s.Incomplete))
+		got = append(got, s.InfoHash+" "+strconv.Itoa(s.Complete)+" "+strconv.Itoa(s.Incomplete))
 	}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("scrapes\n got %v\nwant %v", got, want)
 	}
 }
-
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 // nodeAndModules finds node and runtime/node_modules with bittorrent-tracker; it skips when either is
 // missing, unless CI is set.

@@ -22,6 +22,7 @@ import (
 
 	pion "github.com/pion/stun/v3"
 	"github.com/planktos/planktos/config"
+	"github.com/planktos/planktos/internal/wait"
 	"github.com/planktos/planktos/stun"
 	"github.com/planktos/planktos/verify"
 )
@@ -158,32 +159,42 @@ func startCoturn(t *testing.T) *coturn {
 	}
 }
 
-// ready waits until coturn answers a Binding request on UDP and accepts TCP on its TLS port.
+// ready waits until coturn answers a Binding request on UDP and accepts TCP on its TLS port, and
+// reports false if it exits or does not within 10 s.
 func ready(c *coturn, exited <-chan struct{}) bool {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	gone := false
+	up := wait.Until(10*time.Second, func() bool {
 		select {
 		case <-exited:
-			return false
+			gone = true
+			return true
 		default:
 		}
-		if conn, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", c.port)); err == nil {
-			req := pion.MustBuild(pion.TransactionID, pion.BindingRequest)
-			conn.Write(req.Raw)
-			conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-			buf := make([]byte, 1500)
-			_, err := conn.Read(buf)
-			conn.Close()
-			if err == nil {
-				if tc, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", c.tlsPort)); err == nil {
-					tc.Close()
-					return true
-				}
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
+		return answers(c)
+	})
+	return up && !gone
+}
+
+// answers reports whether coturn answers a Binding request and accepts a TCP connection now.
+func answers(c *coturn) bool {
+	conn, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", c.port))
+	if err != nil {
+		return false
 	}
-	return false
+	req := pion.MustBuild(pion.TransactionID, pion.BindingRequest)
+	conn.Write(req.Raw)
+	conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	_, err = conn.Read(make([]byte, 1500))
+	conn.Close()
+	if err != nil {
+		return false
+	}
+	tc, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", c.tlsPort))
+	if err != nil {
+		return false
+	}
+	tc.Close()
+	return true
 }
 
 // freePort returns a port free on loopback for both TCP and UDP at the time of the call.
