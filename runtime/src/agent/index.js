@@ -5,10 +5,9 @@
 // prefetches the site per the configured policy. On a first visit it also asks again, through the
 // service worker, for the page's images and stylesheets that failed before it took control.
 import { Store } from '../common/store.js';
-import { agentCountsKey, agentLock, metaCache, manifestURL, fileURL } from '../common/names.js';
+import { agentCountsKey, agentLock, metaCache, manifestURL, fileURL, keyURL } from '../common/names.js';
 import { verify } from '../common/verify.js';
 import { parseManifest } from '../sw/manifest.js';
-import { keyURL } from '../sw/routing.js';
 import { AgentServer } from './server.js';
 import { prefetchPlan, pool } from './prefetch.js';
 import { meteredConnection, optedOut, p2pMode } from './policy.js';

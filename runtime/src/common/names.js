@@ -35,3 +35,11 @@ export const agentLock = (base) => `planktos-agent:${base}`;
 export const fileURL = (base, sha) => `${base}planktos/files/${sha}`;
 /** URL of the manifest. @param {string} base */
 export const manifestURL = (base) => `${base}planktos/manifest.json`;
+/**
+ * The URL of a manifest key below the base (each segment percent-encoded).
+ * @param {string} key
+ * @param {string} base
+ */
+export function keyURL(key, base) {
+  return base + key.split('/').map(encodeURIComponent).join('/');
+}

@@ -69,14 +69,7 @@ export function resolve(url, base, files) {
   return null;
 }
 
-/**
- * The URL of a manifest key below the base (each segment percent-encoded).
- * @param {string} key
- * @param {string} base
- */
-export function keyURL(key, base) {
-  return base + key.split('/').map(encodeURIComponent).join('/');
-}
+export { keyURL } from '../common/names.js';
 
 /**
  * The manifest keys of the 404 pages to try for a missing path: the language's own (`en/404.html`
