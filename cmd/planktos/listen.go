@@ -185,7 +185,6 @@ func listenTCP(addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		err = fmt.Errorf("listen on %s: %w (pick another port with --addr)", addr, err)
-		fmt.Fprintln(os.Stderr, "error:", err)
 		return nil, usageError{err}
 	}
 	return ln, nil
@@ -227,7 +226,6 @@ func startSTUN(addr string) (*stun.Server, error) {
 	s, err := stun.Listen(addr)
 	if err != nil {
 		err = fmt.Errorf("--stun %s: %w (pick another UDP address with --stun, or --stun off)", addr, err)
-		fmt.Fprintln(os.Stderr, "error:", err)
 		return nil, usageError{err}
 	}
 	return s, nil

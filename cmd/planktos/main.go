@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -29,22 +30,65 @@ type usageError struct{ error }
 
 func (e usageError) Unwrap() error { return e.error }
 
+// helpError is a command-line mistake cobra found; its message ends with where to read the usage.
+type helpError struct {
+	error
+	cmd string // the command's path, "planktos pack"
+}
+
+func (e helpError) Unwrap() error { return e.error }
+
+// consoleError is an error of a command that prints through a console: with --json, main prints it as
+// the run's JSON document ({"error": …, "warnings": …}).
+type consoleError struct {
+	error
+	con *console
+}
+
+func (e consoleError) Unwrap() error { return e.error }
+
+// reportedError is a failure the command's output already reports in full (verify --json's document):
+// main prints nothing more, and exits 1.
+type reportedError struct{ error }
+
+func (e reportedError) Unwrap() error { return e.error }
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	packager.Generator = "planktos " + version()
 	root := newRoot()
 	err := root.ExecuteContext(ctx)
+	if code := exit(err, ctx.Err() != nil, os.Stderr); code != 0 {
+		os.Exit(code)
+	}
+}
+
+// exit prints a command's error, once — commands return errors and never print them — and returns the
+// exit code the README documents: 0 success, 1 the run failed, 2 bad usage or configuration (a
+// usageError), 130 interrupted.
+func exit(err error, interrupted bool, stderr io.Writer) int {
+	var ce consoleError
+	var he helpError
 	switch {
 	case err == nil:
-	case ctx.Err() != nil:
-		fmt.Fprintln(os.Stderr, "interrupted; the previous package is intact")
-		os.Exit(exitInterrupted)
-	case errors.As(err, new(usageError)):
-		os.Exit(exitUsage)
+		return 0
+	case interrupted:
+		fmt.Fprintln(stderr, "interrupted; the previous package is intact")
+		return exitInterrupted
+	case errors.As(err, new(reportedError)):
+	case errors.As(err, &ce) && ce.con.jsonOut:
+		ce.con.Error(err)
 	default:
-		os.Exit(exitFailed)
+		fmt.Fprintf(stderr, "error: %v\n", err)
 	}
+	if errors.As(err, &he) {
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", he.cmd)
+	}
+	if errors.As(err, new(usageError)) {
+		return exitUsage
+	}
+	return exitFailed
 }
 
 func newRoot() *cobra.Command {
@@ -79,11 +123,10 @@ a local store, from each other over WebRTC, or over HTTP — whichever is verifi
 	return root
 }
 
-// usage reports a command-line mistake cobra found (flags, arguments, command names) and marks it for
-// exit code 2.
+// usage marks a command-line mistake cobra found (flags, arguments, command names) for exit code 2 and
+// the usage hint.
 func usage(c *cobra.Command, err error) error {
-	fmt.Fprintf(os.Stderr, "error: %v\nRun '%s --help' for usage.\n", err, c.CommandPath())
-	return usageError{err}
+	return helpError{usageError{err}, c.CommandPath()}
 }
 
 func newVersionCmd() *cobra.Command {

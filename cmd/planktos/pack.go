@@ -146,11 +146,7 @@ func report(con *console, roots []packaged) {
 	}
 }
 
-// fail prints err and returns it for the exit code.
+// fail returns err for main to print through con (as JSON with --json).
 func fail(con *console, err error) error {
-	if errors.Is(err, context.Canceled) {
-		return err
-	}
-	con.Error(err)
-	return err
+	return consoleError{err, con}
 }

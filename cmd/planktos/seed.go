@@ -47,13 +47,11 @@ set there, from the package's manifest (the ones browsers use).`,
 			}
 			cfg, err := f.config(dir)
 			if err != nil {
-				fmt.Fprintln(os.Stderr, "error:", err)
 				return usageError{err}
 			}
 			cfg.Trackers = trackers
 			pc, _, warnings, err := config.Load(config.Options{File: configFile, Dir: ".", Environ: os.Environ()})
 			if err != nil {
-				fmt.Fprintln(os.Stderr, "error:", err)
 				return usageError{err}
 			}
 			for _, w := range warnings {
@@ -126,7 +124,6 @@ func startSeeding(ctx context.Context, cfg seeder.Config, con *console, quiet bo
 	start := time.Now()
 	sd, err = seeder.New(cfg)
 	if err != nil {
-		con.Error(err)
 		if errors.Is(err, seeder.ErrNoTracker) {
 			err = usageError{err}
 		}

@@ -66,7 +66,6 @@ get the site's files peer to peer from the first visit on.`,
 			}
 			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 				err := fmt.Errorf("%s is not a folder; build and package the site first (hugo && planktos hugo)", dir)
-				fmt.Fprintln(os.Stderr, "error:", err)
 				return usageError{err}
 			}
 			if base == "" {
@@ -74,7 +73,6 @@ get the site's files peer to peer from the first visit on.`,
 			}
 			tlsCfg, err := tf.config()
 			if err != nil {
-				fmt.Fprintln(os.Stderr, "error:", err)
 				return usageError{err}
 			}
 			h := &serve.Handler{Dir: dir, Base: base}
@@ -89,7 +87,6 @@ get the site's files peer to peer from the first visit on.`,
 			var cfg seeder.Config
 			if seed {
 				if cfg, err = sf.config(dir); err != nil {
-					fmt.Fprintln(os.Stderr, "error:", err)
 					return usageError{err}
 				}
 			}

@@ -58,7 +58,6 @@ long-lived connections, and this keeps it about a sixth lower for no measurable 
 			}
 			tlsCfg, err := tf.config()
 			if err != nil {
-				fmt.Fprintln(os.Stderr, "error:", err)
 				return usageError{err}
 			}
 			if os.Getenv("GOGC") == "" {

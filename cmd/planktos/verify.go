@@ -129,11 +129,11 @@ func verifyReport(con *console, rep *verify.Report, elapsed time.Duration) error
 		names[i] = c.Name
 	}
 	err := fmt.Errorf("%d of %d checks failed: %s", len(failed), len(rep.Checks), strings.Join(names, ", "))
-	if !con.jsonOut {
-		con.Summary("Verified %s: %v (%s) in %.2f s; apply the fixes above and run planktos verify again",
-			rep.Target, err, counts, elapsed.Seconds())
-		fmt.Fprintf(con.errw, "error: %v\n", err)
+	if con.jsonOut {
+		return reportedError{err} // the document has every check
 	}
+	con.Summary("Verified %s: %v (%s) in %.2f s; apply the fixes above and run planktos verify again",
+		rep.Target, err, counts, elapsed.Seconds())
 	return err
 }
 
