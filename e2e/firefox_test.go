@@ -579,15 +579,14 @@ func ffCheckVideo(t *testing.T, f *firefox, page string) {
 
 // ffKnownErrors sorts console lines into the known Firefox one and the rest. Known: Firefox (153 ESR)
 // logs "Failed to load ‘URL’. A ServiceWorker intercepted the request and encountered an unexpected
-// error." (often with an empty URL, ‘’) when the page stops reading a response its service worker is
-// still streaming: a video element that has buffered enough and cancels its `bytes=0-` stream, or a
-// navigation away while planktos/peer.js (loaded after the page's load event) or an image is in
-// flight. Measured here: on 3 of 16 opens of /media/ (origin up and down alike, each time while the
-// element had buffered only part of the clip), and on about half of 20 navigations that left a page at
-// once (planktos/peer.js and ‘’), none when each page's agent had started first. A minimal service
-// worker answering with a ReadableStream that handles cancel() gets the same error when the page
-// leaves mid-stream, so it is Firefox's report of the cancel, not a planktos failure; the pages and the
-// video work regardless. It is reported (t.Log), not failed.
+// error." (often with an empty URL, ‘’) whenever a response its service worker gave is cancelled
+// before the page read it to the end, whatever the body (TestFirefoxStreamCancelError shows it with a
+// minimal worker): a navigation away while planktos/peer.js (loaded after the page's load event), an
+// image or a slice of the video is in flight — about half of 20 navigations that left a page at once,
+// none when each page's agent had started first. The video element's own cancels (it leaves the range
+// it reads for the WebM index at the file's end, and to seek) caused it on 1 open of /media/ in 3
+// while planktos answered `bytes=0-` with the whole rest of the file; since media ranges are answered
+// in 256 KiB slices it is rare there (TestFirefoxVideoConsole). It is reported (t.Log), not failed.
 func ffKnownErrors(c []string) (known, other []string) {
 	for _, s := range c {
 		if strings.Contains(s, "A ServiceWorker intercepted the request and encountered an unexpected error") {
