@@ -182,39 +182,37 @@ func TestRefused(t *testing.T) {
 	}
 }
 
-// set applies c to doc, a decoded JSON document.
+// set applies c to doc, a decoded JSON document: the path leads through objects (by key) and arrays (by
+// index) to the value replaced or, with c.Delete, removed (from an object).
 func set(t *testing.T, doc any, c refusal) {
 	t.Helper()
+	var val any
+	if !c.Delete {
+		if err := json.Unmarshal(c.Value, &val); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := len(c.Path) - 1
 	for i, k := range c.Path {
 		switch v := doc.(type) {
 		case map[string]any:
-			if i == len(c.Path)-1 {
-				if c.Delete {
-					delete(v, k)
-					return
-				}
-				var val any
-				if err := json.Unmarshal(c.Value, &val); err != nil {
-					t.Fatal(err)
-				}
+			if i < last {
+				doc = v[k]
+			} else if c.Delete {
+				delete(v, k)
+			} else {
 				v[k] = val
-				return
 			}
-			doc = v[k]
 		case []any:
 			var n int
 			if err := json.Unmarshal([]byte(k), &n); err != nil || n < 0 || n >= len(v) {
 				t.Fatalf("path %v: %q is no index of %d items", c.Path, k, len(v))
 			}
-			if i == len(c.Path)-1 {
-				var val any
-				if err := json.Unmarshal(c.Value, &val); err != nil {
-					t.Fatal(err)
-				}
+			if i < last {
+				doc = v[n]
+			} else {
 				v[n] = val
-				return
 			}
-			doc = v[n]
 		default:
 			t.Fatalf("path %v leads nowhere at %q", c.Path, k)
 		}
