@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/planktos/planktos/internal/fieldnet"
@@ -153,6 +154,7 @@ func neverConnect(t *testing.T, f *field, o *p2pOrigin, m manifest, kindB fieldn
 	a, _ := f.visitor("A", fieldnet.Cone)
 	a.installed("/", m.storable())
 	b, _ := f.visitor("B", kindB)
+	watchPeerConnections(t, b)
 	b.open("/")
 	var ok bool
 	b.mustEval(`window.planktos.ready`, &ok)
@@ -162,12 +164,16 @@ func neverConnect(t *testing.T, f *field, o *p2pOrigin, m manifest, kindB fieldn
 		return ts.Peers >= 2 && ts.OffersRelayed > 0 && ts.AnswersForwarded > 0
 	})
 	t.Logf("tracker after signalling: %+v", ts)
-	end := time.Now().Add(15 * time.Second)
-	for time.Now().Before(end) {
-		if n := agentPeers(b); n > 0 {
-			t.Fatalf("B's agent (%s NAT) has %d peers: the field network leaks a route", kindB, n)
-		}
-		time.Sleep(250 * time.Millisecond)
+	// every connection B's agent tried ends — ICE fails, or WebTorrent gives it up — and none connected
+	var pcs struct{ Tried, Connected, Open int }
+	start := time.Now()
+	b.waitFor("every connection B tried to end", 90*time.Second, func() bool {
+		b.mustEval(peerConnectionsJS, &pcs)
+		return pcs.Connected > 0 || (pcs.Tried > 0 && pcs.Open == 0)
+	})
+	t.Logf("B's %d connection attempts ended after %v", pcs.Tried, time.Since(start).Round(time.Second))
+	if pcs.Connected > 0 || agentPeers(b) > 0 {
+		t.Fatalf("B (%s NAT) connected to a peer (%+v): the field network leaks a route", kindB, pcs)
 	}
 	sa, sb := a.stats(), b.stats()
 	if sa.Agent.Peers != 0 || sb.Agent.Peers != 0 || sb.Agent.Downloaded["peers"] != 0 {
@@ -175,6 +181,43 @@ func neverConnect(t *testing.T, f *field, o *p2pOrigin, m manifest, kindB fieldn
 	}
 	t.Logf("no connection (B behind a %s NAT); tracker %+v", kindB, o.tracker.Stats())
 }
+
+// watchPeerConnections records, in every page b opens from now on, each RTCPeerConnection the page
+// makes and how it ends (the page's own code is unchanged: the constructor is subclassed). Read with
+// peerConnectionsJS.
+func watchPeerConnections(t *testing.T, b *browser) {
+	t.Helper()
+	const js = `(() => {
+  const P = window.RTCPeerConnection;
+  if (!P) return;
+  const all = window.__planktosTestPCs = [];
+  window.RTCPeerConnection = class extends P {
+    constructor(...args) {
+      super(...args);
+      const r = this.__planktosTest = { state: 'new', connected: false };
+      all.push(r);
+      this.addEventListener('connectionstatechange', () => {
+        r.state = this.connectionState;
+        if (r.state === 'connected') r.connected = true;
+      });
+    }
+    close() { // fires no event
+      this.__planktosTest.state = 'closed';
+      return super.close();
+    }
+  };
+})()`
+	if _, err := chromedp.Call(b.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: js}); err != nil {
+		t.Fatalf("watch peer connections: %v", err)
+	}
+}
+
+// peerConnectionsJS counts the page's RTCPeerConnections: made, ever connected, not yet ended.
+const peerConnectionsJS = `(() => {
+  const all = window.__planktosTestPCs || [];
+  return { tried: all.length, connected: all.filter(r => r.connected).length,
+    open: all.filter(r => r.state !== 'failed' && r.state !== 'closed').length };
+})()`
 
 // The HTTPS origin's certificate, signed by the test CA, is valid for a browser whose NSS database
 // trusts that CA (as a machine trusts what its administrator installed): the service worker registers
