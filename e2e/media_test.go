@@ -10,6 +10,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 
 	"github.com/planktos/planktos/internal/netns"
+	pkgmanifest "github.com/planktos/planktos/manifest"
+	"github.com/planktos/planktos/seeder"
 )
 
 // mediaAnswer is one answer the service worker gave the video element: its range, where its bytes came
@@ -40,34 +42,54 @@ func mediaAnswers(rs []network.Response, path string) []mediaAnswer {
 	return out
 }
 
+// mediaSite is the testsite with prefetch = "visited", served by `planktos serve` with the Go seeder,
+// and visitor V, whose agent met the seeder; vt is V's second tab (the first keeps the agent).
+type mediaSite struct {
+	video pkgmanifest.Entry
+	o     *p2pOrigin
+	s     *seeder.Seeder
+	v, vt *browser
+}
+
+func newMediaSite(t *testing.T) *mediaSite {
+	t.Helper()
+	netns.Need(t)
+	needChromium(t)
+	dir := packedSite(t, "/", "prefetch = \"visited\"\n")
+	ms := &mediaSite{video: readManifest(t, dir).Files["media/clip.webm"], o: servePlanktos(t, dir), s: seedPlanktos(t, dir)}
+	ms.v = visitor(t, "V", "/")
+	ms.vt = ms.v.tab()
+	return ms
+}
+
+// play forgets the origin's log so far, then opens the media page in vt, plays the video until its
+// time advances, pauses, seeks to 10 s and fetches a range (ffVideoJS), and returns the service
+// worker's answers to the element.
+func (ms *mediaSite) play(t *testing.T) []mediaAnswer {
+	t.Helper()
+	ms.o.log()
+	ms.vt.responses()
+	ms.vt.open("/media/")
+	var got ffVideo
+	ms.vt.mustEval(ffVideoJS, &got)
+	t.Logf("video: %+v", got)
+	if got.At < 9.5 || got.Played <= 0 || got.RangeStatus != 206 || got.RangeBytes != 1000 {
+		t.Errorf("video %+v: want played, at 10 s after seeking, and a 206 with 1000 bytes", got)
+	}
+	return mediaAnswers(ms.vt.responses(), "/media/clip.webm")
+}
+
 // Video with peers connected (issue 13 item 5): with prefetch = "visited" and the Go seeder connected,
 // a visitor plays the video and seeks in it. The service worker answers the element's open-ended ranges
 // in slices and races each slice between peers (asked first) and HTTP (asked after a head start, for
 // that slice only, verified piece by piece): the origin's log shows it never sent the whole video, the
 // visitor's stats count the video's bytes as from peers, and most answers came from peers.
 func TestMediaFromPeers(t *testing.T) {
-	netns.Need(t)
-	needChromium(t)
-	dir := packedSite(t, "/", "prefetch = \"visited\"\n")
-	m := readManifest(t, dir)
-	video := m.Files["media/clip.webm"]
-	o := servePlanktos(t, dir)
-	s := seedPlanktos(t, dir)
-
-	v := visitor(t, "V", "/")
-	vt := v.tab() // the first tab keeps the agent and its connections
+	ms := newMediaSite(t)
+	video, o, s, v := ms.video, ms.o, ms.s, ms.v
 	before := v.stats()
 	up0 := s.Stats().Uploaded
-	o.log()
-	vt.responses()
-	vt.open("/media/")
-	var got ffVideo
-	vt.mustEval(ffVideoJS, &got) // plays until its time advances, pauses, seeks to 10 s, a range by fetch
-	t.Logf("video: %+v", got)
-	if got.At < 9.5 || got.Played <= 0 || got.RangeStatus != 206 || got.RangeBytes != 1000 {
-		t.Errorf("video %+v: want played, at 10 s after seeking, and a 206 with 1000 bytes", got)
-	}
-	answers := mediaAnswers(vt.responses(), "/media/clip.webm")
+	answers := ms.play(t)
 	after := v.stats()
 
 	var originBytes int64
@@ -102,7 +124,7 @@ func TestMediaFromPeers(t *testing.T) {
 	if fromPeers <= 0 || byPeers == 0 || byPeers < byHTTP {
 		t.Errorf("%d bytes served from peers, %d answers from peers and %d over HTTP: want most from peers", fromPeers, byPeers, byHTTP)
 	}
-	if c := pageErrors(vt.consoleErrors()); len(c) > 0 {
+	if c := pageErrors(ms.vt.consoleErrors()); len(c) > 0 {
 		t.Errorf("console: %q", c)
 	}
 }
@@ -112,27 +134,12 @@ func TestMediaFromPeers(t *testing.T) {
 // it — each answer at most a media slice and a piece of the torrent — checked piece by piece, never
 // for the whole file.
 func TestMediaHTTPSlices(t *testing.T) {
-	netns.Need(t)
-	needChromium(t)
-	dir := packedSite(t, "/", "prefetch = \"visited\"\n")
-	m := readManifest(t, dir)
-	video := m.Files["media/clip.webm"]
-	o := servePlanktos(t, dir)
-	s := seedPlanktos(t, dir)
-	v := visitor(t, "V", "/")
-	vt := v.tab()
-	s.Close()
+	ms := newMediaSite(t)
+	video, o, v := ms.video, ms.o, ms.v
+	ms.s.Close()
 	v.waitFor("V's agent to lose the seeder", 30*time.Second, func() bool { return agentPeers(v) == 0 })
-	o.log()
-	vt.responses()
-	vt.open("/media/")
-	var got ffVideo
-	vt.mustEval(ffVideoJS, &got)
-	t.Logf("video: %+v", got)
-	if got.At < 9.5 || got.Played <= 0 || got.RangeStatus != 206 || got.RangeBytes != 1000 {
-		t.Errorf("video %+v: want played, at 10 s after seeking, and a 206 with 1000 bytes", got)
-	}
-	answers := mediaAnswers(vt.responses(), "/media/clip.webm")
+	answers := ms.play(t)
+	vt := ms.vt
 	var hits, total, largest int64
 	for _, h := range o.log() {
 		if h.Browser != "V" || (h.Path != "/planktos/files/"+video.SHA256 && h.Path != "/media/clip.webm") {
