@@ -1,11 +1,11 @@
 // The manifest contract between the Go packager and this runtime. manifest/testdata/golden.json is what
-// the Go manifest package encodes (manifest/manifest_test.go writes and checks it); here src/sw/manifest.js
+// the Go manifest package encodes (manifest/manifest_test.go writes and checks it); here src/common/manifest.js
 // must decode the same values from it, refuse the same manifests (refused.json), and name the package's
 // files as the Go layout does (layout.json). A schema change breaks both sides or neither.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { parseManifest } from '../src/sw/manifest.js';
+import { parseManifest } from '../src/common/manifest.js';
 import { fileURL, manifestURL } from '../src/common/names.js';
 import { isInternal } from '../src/sw/routing.js';
 
@@ -30,7 +30,7 @@ const fields = {
 function knownKeys(what, obj, known) {
   for (const k of Object.keys(obj)) {
     assert.ok(known.read.includes(k) || known.ignored.includes(k),
-      `golden.json's ${what} has a field "${k}" the runtime neither reads nor knowingly ignores: update src/sw/manifest.js and this test`);
+      `golden.json's ${what} has a field "${k}" the runtime neither reads nor knowingly ignores: update src/common/manifest.js and this test`);
   }
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseManifest, referencedHashes } from '../src/sw/manifest.js';
+import { parseManifest, referencedHashes } from '../src/common/manifest.js';
 import { prefetchPlan } from '../src/agent/prefetch.js';
 import { sha256Hex, verify } from '../src/common/verify.js';
 

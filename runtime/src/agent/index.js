@@ -7,7 +7,7 @@
 import { Store } from '../common/store.js';
 import { agentCountsKey, agentLock, metaCache, manifestURL, fileURL, keyURL } from '../common/names.js';
 import { verify } from '../common/verify.js';
-import { parseManifest } from '../sw/manifest.js';
+import { parseManifest } from '../common/manifest.js';
 import { AgentServer } from './server.js';
 import { prefetchPlan, pool } from './prefetch.js';
 import { meteredConnection, optedOut, p2pMode } from './policy.js';
@@ -16,7 +16,7 @@ import { repairOnControl } from './repair.js';
 import { Op, WIN_AGENT, WIN_NEED_AGENT } from '../common/protocol.js';
 import { debug, debugWanted } from '../common/debug.js';
 
-/** @typedef {import('../sw/manifest.js').Manifest} Manifest */
+/** @typedef {import('../common/manifest.js').Manifest} Manifest */
 /** @typedef {{peers: number, http: number, uploaded: number}} Counts */
 
 const loadedAt = performance.now();

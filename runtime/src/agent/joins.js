@@ -4,8 +4,8 @@
 // joins the torrents of files it keeps (to seed them) and those of files asked for, at most MAX_JOINED
 // at once, leaving the least recently used idle one to make room.
 
-/** @typedef {import('../sw/manifest.js').Manifest} Manifest */
-/** @typedef {import('../sw/manifest.js').TorrentEntry} TorrentEntry */
+/** @typedef {import('../common/manifest.js').Manifest} Manifest */
+/** @typedef {import('../common/manifest.js').TorrentEntry} TorrentEntry */
 
 /** Torrents joined at once, at most. */
 export const MAX_JOINED = 24;

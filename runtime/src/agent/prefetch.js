@@ -3,7 +3,7 @@
 // fetch nothing ahead (with `visited` the service worker keeps what the visitor loads; with `none` it
 // keeps nothing). Nothing at all when the visitor asked to save data.
 
-/** @typedef {import('../sw/manifest.js').Manifest} Manifest */
+/** @typedef {import('../common/manifest.js').Manifest} Manifest */
 /** @typedef {{key: string, sha: string, size: number, torrent: number}} Item */
 
 /**

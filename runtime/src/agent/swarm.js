@@ -28,7 +28,7 @@ const UNREACHABLE_FOR = 10 * 60 * 1000;
  */
 const OFFERS = 2;
 
-/** @typedef {import('../sw/manifest.js').Manifest} Manifest */
+/** @typedef {import('../common/manifest.js').Manifest} Manifest */
 /** @typedef {import('../common/store.js').Store} Store */
 
 /** localStorage, or null where it is blocked. */
@@ -142,7 +142,7 @@ export class Swarm {
   /**
    * Joins a torrent of the current manifest, leaving the least recently used idle one if MAX_JOINED
    * are joined. Resolves once the torrent is ready (its files known) or failed.
-   * @param {import('../sw/manifest.js').TorrentEntry} entry
+   * @param {import('../common/manifest.js').TorrentEntry} entry
    */
   async join(entry) {
     const ih = entry.infohash;
@@ -154,7 +154,7 @@ export class Swarm {
     return p;
   }
 
-  /** @param {import('../sw/manifest.js').TorrentEntry} entry */
+  /** @param {import('../common/manifest.js').TorrentEntry} entry */
   async _join(entry) {
     const m = this.m;
     const [buf, stored, keptAll] = await Promise.all([this.torrentFile(entry), this.store.list(), this.kept]);
@@ -273,7 +273,7 @@ export class Swarm {
   /**
    * A .torrent, kept in the site's meta cache: its URL names its infohash, so a kept copy never goes
    * stale, and the swarm can be joined (and the store seeded) while the origin is down.
-   * @param {import('../sw/manifest.js').TorrentEntry} entry
+   * @param {import('../common/manifest.js').TorrentEntry} entry
    */
   async torrentFile(entry) {
     const url = new URL(entry.url, location.origin + this.base).href;

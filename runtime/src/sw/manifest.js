@@ -1,83 +1,14 @@
 // The manifest: validated on arrival, kept in CacheStorage, revalidated on navigation (no-store, short
 // deadline, the stored one when offline), switched atomically to a new revision, and followed by a
 // garbage collection of the files no revision references any more. The schema is the Go manifest
-// package's: test/manifest-golden.test.js decodes its golden manifest (manifest/testdata/golden.json)
-// with parseManifest, as manifest/manifest_test.go does with manifest.Parse.
+// package's, read by common/manifest.js.
 import { manifestURL, metaCache } from '../common/names.js';
+import { parseManifest, referencedHashes } from '../common/manifest.js';
 
-/**
- * @typedef {object} FileEntry
- * @property {string} sha256
- * @property {number} size
- * @property {string} type
- * @property {number} torrent index into torrents, -1 when the file is in no torrent
- */
-/** @typedef {{infohash: string, url: string, pieceLength: number, length: number}} TorrentEntry */
-/**
- * @typedef {object} RuntimeConfig
- * @property {'all'|'visited'|'none'} prefetch
- * @property {number} prefetchLimit bytes, 0 = no limit
- * @property {'on'|'download-only'|'off'} p2p
- * @property {RTCIceServer[]} iceServers
- */
-/**
- * @typedef {object} Manifest
- * @property {number} version
- * @property {string} revision
- * @property {string} base
- * @property {string[]} trackers
- * @property {TorrentEntry[]} torrents
- * @property {Record<string, FileEntry>} files
- * @property {RuntimeConfig} runtime
- */
-
-const HEX64 = /^[0-9a-f]{64}$/;
-const HEX40 = /^[0-9a-f]{40}$/;
-const isObj = (/** @type {unknown} */ v) => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isSize = (/** @type {unknown} */ v) => Number.isSafeInteger(v) && /** @type {number} */ (v) >= 0;
-
-/**
- * Checks a parsed manifest and fills defaults. Throws on anything the runtime could trip over, so a
- * corrupt manifest is refused whole and the previous one (or the plain network) stays in charge.
- * @param {any} m
- * @returns {Manifest}
- */
-export function parseManifest(m) {
-  if (!isObj(m) || m.version !== 1) throw new Error('manifest: unsupported version');
-  if (typeof m.revision !== 'string' || m.revision === '') throw new Error('manifest: no revision');
-  if (!isObj(m.files)) throw new Error('manifest: no files');
-  const torrents = Array.isArray(m.torrents) ? m.torrents : [];
-  for (const t of torrents) {
-    if (!isObj(t) || !HEX40.test(t.infohash) || typeof t.url !== 'string') throw new Error('manifest: bad torrent');
-  }
-  for (const [k, f] of Object.entries(m.files)) {
-    if (k === '' || k.startsWith('/') || !isObj(f)) throw new Error(`manifest: bad entry ${k}`);
-    if (!HEX64.test(f.sha256) || !isSize(f.size) || typeof f.type !== 'string') throw new Error(`manifest: bad entry ${k}`);
-    const ti = f.torrent ?? -1;
-    if (!Number.isInteger(ti) || ti < -1 || ti >= torrents.length) throw new Error(`manifest: bad torrent index for ${k}`);
-    f.torrent = ti;
-  }
-  const rt = isObj(m.runtime) ? m.runtime : {};
-  return {
-    version: 1,
-    revision: m.revision,
-    base: typeof m.base === 'string' ? m.base : '/',
-    trackers: Array.isArray(m.trackers) ? m.trackers.filter((/** @type {unknown} */ t) => typeof t === 'string') : [],
-    torrents,
-    files: m.files,
-    runtime: {
-      prefetch: ['all', 'visited', 'none'].includes(rt.prefetch) ? rt.prefetch : 'all',
-      prefetchLimit: isSize(rt.prefetchLimit) ? rt.prefetchLimit : 0,
-      p2p: ['on', 'download-only', 'off'].includes(rt.p2p) ? rt.p2p : 'on',
-      iceServers: Array.isArray(rt.iceServers) ? rt.iceServers : [],
-    },
-  };
-}
-
-/** @param {Manifest} m @returns {Set<string>} every hash the manifest references */
-export function referencedHashes(m) {
-  return new Set(Object.values(m.files).map((f) => f.sha256));
-}
+export { parseManifest, referencedHashes };
+/** @typedef {import('../common/manifest.js').Manifest} Manifest */
+/** @typedef {import('../common/manifest.js').FileEntry} FileEntry */
+/** @typedef {import('../common/manifest.js').TorrentEntry} TorrentEntry */
 
 /**
  * Fetch with a deadline: aborts (and rejects) when `ms` pass before the response headers arrive.
