@@ -192,9 +192,7 @@ func (m manifest) pages(t *testing.T, dir string) []string {
 		if strings.Contains(strings.ToLower(string(b)), `http-equiv="refresh"`) || strings.Contains(strings.ToLower(string(b)), `http-equiv=refresh`) {
 			continue
 		}
-		if k == "index.html" {
-			k = ""
-		} else {
+		if k == "index.html" || strings.HasSuffix(k, "/index.html") { // not genindex.html
 			k = strings.TrimSuffix(k, "index.html")
 		}
 		out = append(out, k)
