@@ -17,6 +17,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/planktos/planktos/internal/wait"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -270,16 +272,13 @@ func (b *browser) stats() stats {
 	return s
 }
 
-// waitFor polls cond every 100 ms until it is true or d passes.
+// poll is how often the e2e tests check a condition: each check is a round trip to a browser.
+const poll = wait.Poll(100 * time.Millisecond)
+
+// waitFor polls cond until it is true, failing the test when d passes first.
 func (b *browser) waitFor(what string, d time.Duration, cond func() bool) {
 	b.t.Helper()
-	end := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(end) {
-			b.t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	poll.For(b.t, what, d, cond)
 }
 
 // installed opens the site's home page and waits until the service worker controls it and the page

@@ -76,13 +76,8 @@ func TestSaveDataNeverUploads(t *testing.T) {
 	a.mustEval(`(window.planktos.optOut(false), true)`, &ok) // tells the agent to look again
 	a.waitFor("A's agent, uploading", 20*time.Second, func() bool { return agentMode(a) == "on" })
 	var last readResult
-	for end := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		if last = bt.read("/big/01.bin"); last.Source == "peers" {
-			break
-		}
-		if time.Now().After(end) {
-			t.Fatalf("B did not read a file from A within 30 s: last read %+v; B %+v; A %+v", last, b.stats().Agent, a.stats().Agent)
-		}
+	if !poll.Until(30*time.Second, func() bool { last = bt.read("/big/01.bin"); return last.Source == "peers" }) {
+		t.Fatalf("B did not read a file from A within 30 s: last read %+v; B %+v; A %+v", last, b.stats().Agent, a.stats().Agent)
 	}
 	if s := a.stats(); s.Agent == nil || s.Agent.Uploaded < 1<<20 {
 		t.Errorf("A uploaded less than the file once save-data was off: %+v", s.Agent)

@@ -34,13 +34,8 @@ func renders(t *testing.T, b *browser, p string, first bool) rendered {
 	} else {
 		var ok bool
 		b.mustEval(`window.planktos.ready`, &ok)
-		for end := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-			if b.eval(renderJS, &r) == nil && r.Styled && len(r.Broken) == 0 {
-				break
-			}
-			if time.Now().After(end) {
-				t.Fatalf("%s did not render once controlled: %+v; stats %+v; console %q; open %q", p, r, b.stats(), b.consoleErrors(), b.openRequests())
-			}
+		if !poll.Until(30*time.Second, func() bool { return b.eval(renderJS, &r) == nil && r.Styled && len(r.Broken) == 0 }) {
+			t.Fatalf("%s did not render once controlled: %+v; stats %+v; console %q; open %q", p, r, b.stats(), b.consoleErrors(), b.openRequests())
 		}
 	}
 	if r.Title == "" || !r.Styled || len(r.Broken) > 0 {

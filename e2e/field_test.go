@@ -159,7 +159,7 @@ func neverConnect(t *testing.T, f *field, o *p2pOrigin, m manifest, kindB fieldn
 	var ok bool
 	b.mustEval(`window.planktos.ready`, &ok)
 	ts := o.tracker.Stats()
-	waitCond(t, "the tracker to relay an offer between A and B and forward the answer", 60*time.Second, func() bool {
+	poll.For(t, "the tracker to relay an offer between A and B and forward the answer", 60*time.Second, func() bool {
 		ts = o.tracker.Stats()
 		return ts.Peers >= 2 && ts.OffersRelayed > 0 && ts.AnswersForwarded > 0
 	})

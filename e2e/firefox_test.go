@@ -384,13 +384,7 @@ func (f *firefox) stats() stats {
 // waitFor polls cond every 100 ms until it is true or d passes.
 func (f *firefox) waitFor(what string, d time.Duration, cond func() bool) {
 	f.t.Helper()
-	end := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(end) {
-			f.t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	poll.For(f.t, what, d, cond)
 }
 
 // consoleErrors returns what the pages logged as errors or warnings so far (console API calls as

@@ -46,13 +46,7 @@ func TestLeadership(t *testing.T) {
 	if err := chromedp.Do(b.ctx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatal(err)
 	}
-	end := time.Now().Add(10 * time.Second)
-	for !isLeader(tab) {
-		if time.Now().After(end) {
-			t.Fatal("the remaining tab did not take the lead after the leader left")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	poll.For(t, "the remaining tab to take the lead after the leader left", 10*time.Second, func() bool { return isLeader(tab) })
 }
 
 // A new runtime reaches a returning visitor: the runtime's bytes change, the service worker notices

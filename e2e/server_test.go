@@ -60,13 +60,8 @@ func serveOrigin(t *testing.T, h http.Handler) *http.Server {
 		t.Fatal(err)
 	}
 	var l net.Listener
-	for i := 0; i < 50; i++ { // the port of the previous test's server may linger briefly
-		if l, err = net.Listen("tcp", u.Host); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
+	// the port of the previous test's server may linger briefly
+	if !poll.Until(5*time.Second, func() bool { l, err = net.Listen("tcp", u.Host); return err == nil }) {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: h}
