@@ -171,3 +171,33 @@ func sources(as []mediaAnswer) map[string]int {
 	}
 	return n
 }
+
+// A first visit straight to the video page, the Go seeder running: the page starts without a service
+// worker, so its video element reads from the network until planktos's worker claims the page; it then
+// keeps reading from the network (Chromium fails a media resource whose ranges come partly from the
+// network and partly from a service worker: "data source error"), and plays and seeks.
+func TestMediaFirstVisit(t *testing.T) {
+	netns.Need(t)
+	needChromium(t)
+	dir := packedSite(t, "/", "prefetch = \"visited\"\n")
+	servePlanktos(t, dir)
+	seedPlanktos(t, dir)
+	v := newBrowser(t, "", uaTag("V"))
+	v.open("/media/")
+	var ok bool
+	v.mustEval(`window.planktos.ready`, &ok)
+	var got ffVideo
+	v.mustEval(ffVideoJS, &got)
+	t.Logf("video %+v", got)
+	if got.At < 9.5 || got.Played <= 0 {
+		t.Errorf("video %+v: want played, then at 10 s after seeking", got)
+	}
+	for _, r := range v.responses() {
+		if strings.HasSuffix(r.URL, "/media/clip.webm") && r.FromServiceWorker && r.Headers["x-planktos-source"] == nil {
+			t.Errorf("an answer for the video came through the service worker without planktos's source header: %+v", r.Headers)
+		}
+	}
+	if c := pageErrors(v.consoleErrors()); len(c) > 0 {
+		t.Errorf("console: %q", c)
+	}
+}

@@ -8,6 +8,7 @@ import { AgentLink } from './agent-link.js';
 import { Fetcher } from './fetcher.js';
 import { Stats } from './stats.js';
 import { serveFile } from './serve.js';
+import { mediaOfClaimed, noteUncontrolled } from './claimed.js';
 import { isInternal, notFoundKeys, relativePath, resolve } from './routing.js';
 import { importSite, passThrough, siteFetch } from './site-worker.js';
 import { debug } from '../common/debug.js';
@@ -134,6 +135,7 @@ sw.addEventListener('install', (/** @type {ExtendableEvent} */ e) => {
 
 sw.addEventListener('activate', (/** @type {ExtendableEvent} */ e) => {
   e.waitUntil((async () => {
+    await noteUncontrolled(sw.clients).catch(() => {});
     await sw.clients.claim();
     await dropOldCaches().catch(() => {});
     const m = await manifests.current();
@@ -238,7 +240,7 @@ sw.addEventListener('fetch', (/** @type {FetchEvent} */ e) => {
     return;
   }
   if (rel === null) return passThrough(site, e);
-  if (isInternal(rel)) return;
+  if (isInternal(rel) || mediaOfClaimed(e)) return; // (a claimed window's media: see claimed.js)
   e.respondWith(handle(e, url, rel).catch(() => fetch(req)).finally(() => flush(e)));
 });
 
