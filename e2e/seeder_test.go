@@ -160,7 +160,7 @@ func TestSeederRevision(t *testing.T) {
 	if next.Revision == old.Revision {
 		t.Fatal("repackaging did not change the revision")
 	}
-	waitCond(t, "the seeder to follow the new revision", 10*time.Second, func() bool {
+	poll.For(t, "the seeder to follow the new revision", 10*time.Second, func() bool {
 		return s.Stats().Revision == next.Revision
 	})
 	o.log()

@@ -71,7 +71,7 @@ func TestTwoBrowsers(t *testing.T) {
 	}
 	b.waitFor("B's agent to meet A", 30*time.Second, func() bool { return agentPeers(b) > 0 })
 	var ts = o.tracker.Stats()
-	waitCond(t, "two peers in the tracker's swarm", 10*time.Second, func() bool {
+	poll.For(t, "two peers in the tracker's swarm", 10*time.Second, func() bool {
 		ts = o.tracker.Stats()
 		return ts.Peers >= 2
 	})
