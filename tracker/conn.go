@@ -177,14 +177,17 @@ func (c *conn) kill() {
 // closeWith closes with a close frame, waiting up to 5 s for the client's. The handshake reads
 // the socket, so it needs the reader's place: a reader that does not finish within 200 ms (one
 // waiting for the rest of a message) gets the socket closed under it instead. In the goroutine
-// engine the reader keeps its place for the socket's lifetime: it gets the close frame sent and a
-// read deadline, and ends the connection when the client's close frame comes or the deadline
-// passes.
+// engine the reader keeps its place for the socket's lifetime: closeWith sends the close frame and
+// sets a read deadline, and the reader ends the connection when the client's close frame comes or
+// the deadline passes.
 func (c *conn) closeWith(code ws.StatusCode, reason string) {
 	c.closing.Store(true)
 	if c.q != nil {
 		c.closeFrame(code, reason)
 		c.nc.SetReadDeadline(time.Now().Add(closeWait))
+		for !c.done.Load() {
+			time.Sleep(5 * time.Millisecond)
+		}
 		return
 	}
 	for deadline := time.Now().Add(200 * time.Millisecond); !c.reading.CompareAndSwap(false, true); {

@@ -14,6 +14,9 @@
 #   PIN=1                     on ≥ 2 CPUs: server on CPU 0, load generator on CPU 1 (taskset), so
 #                             both servers get one core and never compete with the generator; 0 = no pinning
 #   OUT=/tmp/...jsonl         where the per-run results go
+#   IMPLS="planktos bittorrent-tracker"   the servers, in turn; planktos-goroutine is `planktos tracker`
+#                             in its portable goroutine engine (PLANKTOS_TRACKER_ENGINE=goroutine),
+#                             so IMPLS="planktos planktos-goroutine" compares the two engines
 #
 # Memory per connection = (server VmRSS after connecting and joining − VmRSS before) ÷ connections,
 # read from /proc/PID/status; "under load" uses the highest RSS sampled during the load.
@@ -25,13 +28,16 @@ DURATION=${DURATION:-20s}
 WARMUP=${WARMUP:-3s}
 PIN=${PIN:-1}
 ROUNDS=${ROUNDS:-2}
+IMPLS=${IMPLS:-planktos bittorrent-tracker}
 TMP=$(mktemp -d)
 OUT=${OUT:-$TMP/results.jsonl}
 NODE_MODULES=$REPO/runtime/node_modules
 
 die() { echo "compare: $*" >&2; exit 1; }
-command -v node >/dev/null || die "node is missing"
-[ -f "$NODE_MODULES/bittorrent-tracker/package.json" ] || die "run: cd runtime && npm ci --ignore-scripts"
+if [[ " $IMPLS " == *" bittorrent-tracker "* ]]; then
+	command -v node >/dev/null || die "node is missing"
+	[ -f "$NODE_MODULES/bittorrent-tracker/package.json" ] || die "run: cd runtime && npm ci --ignore-scripts"
+fi
 
 # 10k connections need 10k descriptors on each side (the generator and the server are children).
 ulimit -n "$(ulimit -Hn)"
@@ -63,6 +69,9 @@ start_server() { # impl port
 	planktos)
 		"${SERVER_PIN[@]}" "$TMP/planktos" tracker -q --addr "127.0.0.1:$2" --rate 0 --max-conns 0 &
 		;;
+	planktos-goroutine)
+		PLANKTOS_TRACKER_ENGINE=goroutine "${SERVER_PIN[@]}" "$TMP/planktos" tracker -q --addr "127.0.0.1:$2" --rate 0 --max-conns 0 &
+		;;
 	bittorrent-tracker)
 		(cd "$REPO/runtime" && exec "${SERVER_PIN[@]}" node --input-type=module -e "$NPM_SERVER" "$2") &
 		;;
@@ -88,7 +97,7 @@ echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 port=18700
 for round in $(seq "$ROUNDS"); do
 	for n in $CONNS; do
-		for impl in planktos bittorrent-tracker; do
+		for impl in $IMPLS; do
 			port=$((port + 1))
 			while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done # in use
 			echo "## round $round, $n connections, $impl"

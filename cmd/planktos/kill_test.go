@@ -22,7 +22,8 @@ import (
 // OOM kill or a power cut does): after every kill the publish folder holds a whole package — its
 // manifest parses, every torrent it lists is there with that infohash, every store file it names is
 // there with that content — and it is the previous revision or the new one. A last, uninterrupted run
-// gives the newest revision and leaves no temporary file behind. The seed of the kill points is logged.
+// gives the newest revision and leaves no temporary file behind. The seed of the kill points is logged;
+// PLANKTOS_KILL_SEED=SEED replays them (as fractions of the uninterrupted run, timed again).
 func TestKilledPackagingLeavesAWholePackage(t *testing.T) {
 	dir := hugoSite(t, nil)
 	public := filepath.Join(dir, "public")
@@ -49,12 +50,18 @@ func TestKilledPackagingLeavesAWholePackage(t *testing.T) {
 	prev := wholePackage(t, public)
 
 	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("PLANKTOS_KILL_SEED"); s != "" { // replay a run's kill points
+		if _, err := fmt.Sscan(s, &seed); err != nil {
+			t.Fatalf("PLANKTOS_KILL_SEED=%q: %v", s, err)
+		}
+	}
 	rng := rand.New(rand.NewPCG(seed, 0))
 	kept := 0
-	t.Logf("an uninterrupted run takes %v; kill points from seed %d", full.Round(time.Millisecond), seed)
+	t.Logf("an uninterrupted run takes %v; kill points from seed %d (replay: PLANKTOS_KILL_SEED=%d)",
+		full.Round(time.Millisecond), seed, seed)
 	for round := 1; round <= 20; round++ {
 		edit(round)
-		at := time.Duration(rng.Int64N(int64(full)))
+		at := time.Duration(rng.Float64() * float64(full)) // a fraction of the run: a replay kills at the same stages
 		cmd := exec.Command(bin, "hugo", "-q")
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "PLANKTOS_TRACKERS=ws://127.0.0.1:9/announce")
@@ -66,7 +73,8 @@ func TestKilledPackagingLeavesAWholePackage(t *testing.T) {
 		err := cmd.Wait()
 		rev := wholePackage(t, public)
 		if t.Failed() {
-			t.Fatalf("round %d, killed after %v (%v): the package is not whole", round, at, err)
+			t.Fatalf("round %d, killed after %v (%v): the package is not whole; replay with PLANKTOS_KILL_SEED=%d",
+				round, at, err, seed)
 		}
 		if rev == prev {
 			kept++ // killed before the switch: the previous package, whole

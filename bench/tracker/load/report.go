@@ -10,14 +10,19 @@ import (
 )
 
 // printReport prints the runs of a JSON-lines file as a markdown table: one row per run, then for
-// each connection count the planktos ÷ bittorrent-tracker ratios of the medians over the rounds.
+// each connection count the ratios of the medians over the rounds, first server ÷ second (in the
+// order of the file: planktos ÷ bittorrent-tracker, or epoll ÷ goroutine engine).
 func printReport(path string) error {
 	runs, err := readRuns(path)
 	if err != nil {
 		return err
 	}
 	byConns := map[int]map[string][]result{}
+	var labels []string
 	for _, r := range runs {
+		if !slices.Contains(labels, r.Label) {
+			labels = append(labels, r.Label)
+		}
 		if byConns[r.Conns] == nil {
 			byConns[r.Conns] = map[string][]result{}
 		}
@@ -31,14 +36,17 @@ func printReport(path string) error {
 	fmt.Println("| conns | server | msgs/s handled | offers relayed/s | CPU server / generator | msgs per server CPU-s | KB/conn connected | KB/conn under load | failures / timeouts / drops |")
 	fmt.Println("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, n := range conns {
-		for _, label := range []string{"planktos", "bittorrent-tracker"} {
+		for _, label := range labels {
 			for _, r := range byConns[n][label] {
 				fmt.Printf("| %d | %s | %.0f | %.0f | %.2f / %.2f | %.0f | %.1f | %.1f | %d / %d / %d |\n", n, label,
 					r.MsgsPerSec, float64(r.OffersRelayed)/r.Seconds, r.ServerCPU, r.LoadCPU, perCPU(r),
 					r.KBPerConn, r.KBPerConnLoad, r.Failures, r.Timeouts, r.Disconnects)
 			}
 		}
-		p, q := byConns[n]["planktos"], byConns[n]["bittorrent-tracker"]
+		if len(labels) < 2 {
+			continue
+		}
+		p, q := byConns[n][labels[0]], byConns[n][labels[1]]
 		if len(p) == 0 || len(q) == 0 {
 			continue
 		}
