@@ -6,8 +6,8 @@
 #   test CA), firefox-esr (the Firefox tests), webkit2gtk-driver, xvfb, python3-gi, gir1.2-webkit2-4.1
 #   (the WebKitGTK tests: WebKitWebDriver, a display, e2e/webkit/shell.py; video needs only the
 #   GStreamer plugins WebKitGTK depends on) from Debian,
-#   python3-doc, doxygen-doc, asciidoctor-doc (built documentation sites nobody here wrote — Sphinx,
-#   Doxygen, RDoc — that e2e/sites_test.go packages and loads) from Debian,
+#   doxygen-doc, asciidoctor-doc, and with PLANKTOS_E2E_LARGE=1 python3-doc (built documentation sites
+#   nobody here wrote — Doxygen, RDoc, Sphinx — that e2e/sites_test.go packages and loads) from Debian,
 #   the runtime's npm packages, and the pinned Hugo (compiled once through the Go module proxy).
 # Usage: scripts/deps.sh [demo|test]   (demo needs only ffmpeg and Hugo)
 set -euo pipefail
@@ -27,7 +27,7 @@ if [ "$what" = test ]; then
   command -v WebKitWebDriver >/dev/null || need+=(webkit2gtk-driver)
   command -v Xvfb >/dev/null || need+=(xvfb)
   /usr/bin/python3 -c "import gi; gi.require_version('WebKit2', '4.1')" 2>/dev/null || need+=(python3-gi gir1.2-webkit2-4.1)
-  dpkg -s python3-doc >/dev/null 2>&1 || need+=(python3-doc)
+  if [ -n "${PLANKTOS_E2E_LARGE:-}" ]; then dpkg -s python3-doc >/dev/null 2>&1 || need+=(python3-doc); fi
   dpkg -s doxygen-doc >/dev/null 2>&1 || need+=(doxygen-doc)
   dpkg -s asciidoctor-doc >/dev/null 2>&1 || need+=(asciidoctor-doc)
 fi

@@ -42,6 +42,12 @@ class Agent {
     this.prefetching = null;
     this.again = false;
     this.peersStalled = false;
+    /** whether the origin answers, as the service worker last said (see protocol.js op origin) */
+    this.originUp = true;
+    /** @type {() => void} */
+    this.originKnown = () => {};
+    /** resolves once the service worker said whether the origin answers */
+    this.originNote = new Promise((r) => { this.originKnown = () => r(undefined); });
     /** @type {(v?: unknown) => void} */
     this.started = () => {};
     /** resolves once the first manifest was followed: the swarm exists, or there is none */
@@ -126,6 +132,7 @@ class Agent {
     }
     if (p2p && !this.swarm) {
       this.swarm = new Swarm(base, this.store, m, this.counts);
+      this.swarm.originUp = this.originUp;
       this.swarm.onPeer = () => this.schedulePrefetch();
       // the service worker waits for peers only where they proved reachable (see sw/agent-link.js)
       this.swarm.onReach = (ok) => this.port?.postMessage({ op: Op.reach, ok });
@@ -133,6 +140,9 @@ class Agent {
     }
     this.swarm?.setUploads(mode === 'on');
     this.started();
+    // the worker says at once (on the agent's port) whether the origin answers: joining before that
+    // could fetch .torrent files from an origin that is down
+    await Promise.race([this.originNote, new Promise((r) => setTimeout(r, 1000))]);
     if (this.swarm) await this.swarm.sync(m);
     await this.prefetch(m);
   }
@@ -148,6 +158,14 @@ class Agent {
   /** @param {any} msg */
   onNote(msg) {
     if (msg.op === Op.stored) this.swarm?.rescan(msg.sha);
+    if (msg.op === Op.origin) {
+      const was = this.originUp;
+      this.originUp = msg.up !== false;
+      this.originKnown();
+      if (this.swarm) this.swarm.originUp = this.originUp;
+      // back online: join what could not be joined without the origin
+      if (this.originUp && !was && this.swarm && this.manifest) void this.swarm.sync(this.manifest).catch(() => {});
+    }
     if (msg.op === Op.manifest) void this.reload().catch(() => {});
     if (msg.op === Op.policy) void this.reload(true).catch(() => {});
   }

@@ -86,6 +86,11 @@ export class Swarm {
     this.reachTimer = undefined;
     /** connections refused because the peer sent a bad piece before */
     this.refused = 0;
+    /**
+     * whether the origin answers (the service worker tells, see protocol.js op origin): while it does
+     * not, only torrents whose .torrent is kept are joined
+     */
+    this.originUp = true;
   }
 
   /**
@@ -135,7 +140,12 @@ export class Swarm {
     this.where = torrentsByHash(m);
     const want = new Set(m.torrents.map((t) => t.infohash));
     for (const ih of this.torrents.keys()) if (!want.has(ih)) this.leave(ih);
-    const seed = seedSet(this.where, await this.store.list(), MAX_JOINED - this.torrents.size);
+    let stored = await this.store.list();
+    if (!this.originUp) {
+      const kept = await this.keptTorrents();
+      stored = new Set([...stored].filter((sha) => kept.has(this.where.get(sha)?.infohash ?? '')));
+    }
+    const seed = seedSet(this.where, stored, MAX_JOINED - this.torrents.size);
     await Promise.all(seed.map((t) => this.join(t).catch(() => {})));
   }
 
@@ -280,11 +290,23 @@ export class Swarm {
     const cache = await caches.open(metaCache(this.base));
     let res = await cache.match(url);
     if (!res) {
+      if (!this.originUp) throw new Error(`torrent ${entry.infohash}: not kept, and the origin is down`);
       res = await fetch(url);
       if (!res.ok) throw new Error(`torrent ${entry.infohash}: HTTP ${res.status}`);
       await cache.put(url, res.clone());
     }
     return new Uint8Array(await res.arrayBuffer());
+  }
+
+  /** The infohashes whose .torrent is kept in the site's meta cache. @returns {Promise<Set<string>>} */
+  async keptTorrents() {
+    const cache = await caches.open(metaCache(this.base));
+    const out = new Set();
+    for (const req of await cache.keys()) {
+      const m = /\/planktos\/torrents\/([0-9a-f]{40})\.torrent$/.exec(req.url);
+      if (m) out.add(m[1]);
+    }
+    return out;
   }
 
   /** The torrent file holding `sha`, if its torrent is joined and ready. @param {string} sha */

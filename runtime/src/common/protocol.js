@@ -18,6 +18,9 @@
 //   manifest  worker → agent   a new manifest (`revision`) was adopted: follow it
 //   policy    worker → agent   the P2P mode may have changed: reload it
 //   stored    worker → agent   file `sha` is now in the store: seed it
+//   origin    worker → agent   whether the origin answers (`up`; null: not asked yet), sent on every new
+//                              port and on change: while it does not, the agent joins only torrents
+//                              whose .torrent it kept (fetching one would fail, and log)
 //   reach     agent → worker   whether the agent reached a peer (`ok`): reads may wait for peers
 //   debug     agent → worker   turn the worker's debug log on or off (`on`; see debug.js)
 //   bye       agent → worker   the agent's page is going away: forget this port
@@ -38,6 +41,7 @@ export const Op = /* @__PURE__ */ Object.freeze({
   manifest: 'manifest',
   policy: 'policy',
   stored: 'stored',
+  origin: 'origin',
   reach: 'reach',
   debug: 'debug',
   bye: 'bye',
@@ -50,7 +54,8 @@ export const Op = /* @__PURE__ */ Object.freeze({
  * @typedef {{op: 'manifest', revision: string}} ManifestMsg
  * @typedef {{op: 'policy'}} PolicyMsg
  * @typedef {{op: 'stored', sha: string}} StoredMsg
- * @typedef {ReadMsg|FlowMsg|StatsMsg|ManifestMsg|PolicyMsg|StoredMsg} ToAgent what the worker sends
+ * @typedef {{op: 'origin', up: boolean|null}} OriginMsg
+ * @typedef {ReadMsg|FlowMsg|StatsMsg|ManifestMsg|PolicyMsg|StoredMsg|OriginMsg} ToAgent what the worker sends
  * @typedef {{op: 'reach', ok: boolean}} ReachMsg
  * @typedef {{op: 'bye'}} ByeMsg
  * @typedef {{op: 'debug', on: boolean}} DebugMsg

@@ -61,6 +61,7 @@ agent.onDebug = (/** @type {boolean} */ on) => {
 };
 background(caches.open(metaCache(base)).then((c) => c.match(debugKey)).then((r) => { if (r) debug.set(true); }));
 
+manifests.onOrigin = (/** @type {boolean} */ up) => agent.notify({ op: Op.origin, up });
 fetcher.waited = (/** @type {number} */ ms, /** @type {boolean} */ got) => stats.waited(ms, got);
 
 /** @param {ExtendableEvent} e */
@@ -148,7 +149,10 @@ sw.addEventListener('message', (/** @type {ExtendableMessageEvent} */ e) => {
   if (d && d.planktos === WIN_POLICY) return agent.notify({ op: Op.policy }); // a visitor opted out or in
   const port = e.ports && e.ports[0];
   if (!d || !port) return;
-  if (d.planktos === WIN_AGENT) agent.adopt(port);
+  if (d.planktos === WIN_AGENT) {
+    agent.adopt(port);
+    agent.notify({ op: Op.origin, up: manifests.originUp }); // null: not asked yet
+  }
   if (d.planktos === WIN_STATS) e.waitUntil(report(port));
 });
 

@@ -44,6 +44,17 @@ export class ManifestKeeper {
     this._loading = null;
     /** @type {Promise<Manifest|null>|null} */
     this._revalidating = null;
+    /** whether the origin answered the last revalidation (null: not asked yet) */
+    this.originUp = /** @type {boolean|null} */ (null);
+    /** @type {(up: boolean) => void} told when originUp changes */
+    this.onOrigin = () => {};
+  }
+
+  /** @param {boolean} up */
+  _reached(up) {
+    if (this.originUp === up) return;
+    this.originUp = up;
+    this.onOrigin(up);
   }
 
   get key() {
@@ -112,14 +123,18 @@ export class ManifestKeeper {
     let next;
     let got = { etag: '', lastModified: '' };
     let cur = null;
+    let answered = false;
     try {
       let res = await this._ask(await this._storedValidators());
+      answered = true;
+      this._reached(res.status < 500);
       cur = await loading;
       if (res.status === 304 && !cur) res = await this._ask(null); // the stored one turned out unreadable
       if (res.status === 304 || !res.ok) return cur;
       got = { etag: res.headers.get('etag') ?? '', lastModified: res.headers.get('last-modified') ?? '' };
       next = parseManifest(await res.json());
     } catch {
+      if (!answered) this._reached(false);
       return cur ?? await loading;
     }
     if (cur && next.revision === cur.revision) {
