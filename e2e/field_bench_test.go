@@ -189,15 +189,10 @@ func TestFieldFirstPeerByte(t *testing.T) {
 		v, _ := f.visitor(fmt.Sprint("N", i), fieldnet.Cone)
 		v.open("/gallery/")
 		var s stats
-		for end := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-			if s = v.stats(); s.Agent != nil && s.Agent.FirstPeerByte != nil {
-				break
-			}
-			if time.Now().After(end) {
-				var tl any
-				v.eval(`window.planktos.stats().then(s => s.agent && s.agent.timeline)`, &tl)
-				t.Fatalf("visitor %d: no byte from peers in 30 s: %+v agent %+v timeline %v; tracker %+v; console %q", i, s, s.Agent, tl, o.tracker.Stats(), v.consoleErrors())
-			}
+		if !poll.Until(30*time.Second, func() bool { s = v.stats(); return s.Agent != nil && s.Agent.FirstPeerByte != nil }) {
+			var tl any
+			v.eval(`window.planktos.stats().then(s => s.agent && s.agent.timeline)`, &tl)
+			t.Fatalf("visitor %d: no byte from peers in 30 s: %+v agent %+v timeline %v; tracker %+v; console %q", i, s, s.Agent, tl, o.tracker.Stats(), v.consoleErrors())
 		}
 		bytes = append(bytes, float64(*s.Agent.FirstPeerByte))
 		var tl map[string]any
