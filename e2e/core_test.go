@@ -137,27 +137,20 @@ func coreTest(t *testing.T, e coreEngine) {
 	// the kill switch: a navigation brings the new install.js (the service worker refreshes it in the
 	// background), a later one runs it; keep browsing, as a returning visitor does, until it has
 	pack(t, dir, "/", "enabled = false\n")
-	var left struct {
-		Registrations int      `json:"registrations"`
-		Caches        []string `json:"caches"`
-	}
-	const probe = `(async () => ({
-	  registrations: (await navigator.serviceWorker.getRegistrations()).length,
-	  caches: (await caches.keys()).filter(n => n.startsWith('planktos')),
-	}))()`
+	var left leftover
 	start, lastNav := time.Now(), time.Time{}
 	f.waitFor("planktos's storage removed by the kill switch", 90*time.Second, func() bool {
 		if time.Since(lastNav) > 4*time.Second {
 			f.open("/about/")
 			lastNav = time.Now()
 		}
-		f.mustEval(probe, &left)
+		f.mustEval(leftoverJS, &left)
 		return len(left.Caches) == 0 && left.Registrations == 0
 	})
 	t.Logf("kill switch: storage and registration removed %v after repackaging", time.Since(start))
 	f.open("about:blank")
 	f.open("/")
-	f.mustEval(probe, &left)
+	f.mustEval(leftoverJS, &left)
 	f.mustEval(`!!navigator.serviceWorker.controller`, &controlled)
 	if left.Registrations != 0 || len(left.Caches) != 0 || controlled {
 		t.Errorf("after the kill switch, leaving and coming back: %+v, controlled %v", left, controlled)

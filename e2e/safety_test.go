@@ -186,14 +186,7 @@ func TestKillSwitch(t *testing.T) {
 	b := newBrowser(t, "")
 	b.installed("/", m.storable())
 	pack(t, dir, "/", "enabled = false\n")
-	var left struct {
-		Registrations int      `json:"registrations"`
-		Caches        []string `json:"caches"`
-	}
-	const probe = `(async () => ({
-	  registrations: (await navigator.serviceWorker.getRegistrations()).length,
-	  caches: (await caches.keys()).filter(n => n.startsWith('planktos')),
-	}))()`
+	var left leftover
 	// One navigation brings the kill switch's install.js (the service worker refreshes it in the
 	// background, at most every 3 s), the next runs it. Chromium then takes about 2 s to fetch the new
 	// service worker.
@@ -201,7 +194,7 @@ func TestKillSwitch(t *testing.T) {
 	b.open("/about/")
 	start, lastNav := time.Now(), time.Now()
 	b.waitFor("planktos's storage removed", 45*time.Second, func() bool {
-		b.mustEval(probe, &left)
+		b.mustEval(leftoverJS, &left)
 		if len(left.Caches) > 0 && time.Since(lastNav) > 4*time.Second {
 			// On a loaded machine the background refresh can miss the navigations above: keep browsing,
 			// as a returning visitor does, until a navigation runs the kill switch. A navigation that
@@ -219,7 +212,7 @@ func TestKillSwitch(t *testing.T) {
 	b.open("about:blank")
 	b.open("/")
 	b.waitFor("no registration and no storage after leaving the site and coming back", 10*time.Second, func() bool {
-		b.mustEval(probe, &left)
+		b.mustEval(leftoverJS, &left)
 		return left.Registrations == 0 && len(left.Caches) == 0
 	})
 	var controlled bool
@@ -260,3 +253,14 @@ func TestStorageQuotaExhausted(t *testing.T) {
 		}
 	}
 }
+
+// leftover is what planktos left in a browser: its registrations and caches (leftoverJS reads it).
+type leftover struct {
+	Registrations int      `json:"registrations"`
+	Caches        []string `json:"caches"`
+}
+
+const leftoverJS = `(async () => ({
+  registrations: (await navigator.serviceWorker.getRegistrations()).length,
+  caches: (await caches.keys()).filter(n => n.startsWith('planktos')),
+}))()`
