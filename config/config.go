@@ -10,7 +10,7 @@
 //     read os.Getenv only and say nothing of unknown names, so PLANKTOS_* variables are merged here as
 //     a layer between the file and the flags.
 //   - Unknown keys are reported by their full path with the closest valid key ("runtime.p2p": did you
-//     mean "p2p"?). UnmarshalExact (mapstructure's ErrorUnused) says `'' has invalid keys: runtime`
+//     mean "p2p"?). UnmarshalExact (mapstructure's ErrorUnused) says `” has invalid keys: runtime`
 //     (measured): the top-level table only, no suggestion; viper's AllKeys has the full paths.
 //   - Decoding is one table, settings, of key, default and decoder. A value arrives typed from the file
 //     and as a string from the environment or a flag ("a,b c", "256KiB", JSON for ice_servers), and
