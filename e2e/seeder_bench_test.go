@@ -10,16 +10,9 @@ import (
 	"time"
 
 	"github.com/planktos/planktos/internal/netns"
+	"github.com/planktos/planktos/internal/rusage"
 	"github.com/planktos/planktos/seeder"
 )
-
-// cpuTime is the CPU time (user + system) this process — the seeder, the tracker and the origin
-// server; not Chromium, which runs in processes of its own — has used so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // heapInUse is the Go heap in use after a collection.
 func heapInUse() uint64 {
@@ -77,17 +70,17 @@ func TestSeederThroughput(t *testing.T) {
 	}
 	heapN, grN := heapInUse(), runtime.NumGoroutine()
 	peers := s.Stats().Peers
-	idle0 := cpuTime()
+	idle0 := rusage.CPU(syscall.RUSAGE_SELF)
 	time.Sleep(10 * time.Second)
-	idle := cpuTime() - idle0
+	idle := rusage.CPU(syscall.RUSAGE_SELF) - idle0
 
 	b := bs[0]
 	o.setRefuse(func(who, p string) bool { return who == "P1" && !isPage(p) && !isBootstrap(p) })
 	bt := b.tab()
 	bt.open("/")
-	cpu0, up0 := cpuTime(), s.Stats().Uploaded
+	cpu0, up0 := rusage.CPU(syscall.RUSAGE_SELF), s.Stats().Uploaded
 	r := bt.read("/big.bin")
-	cpu, up := cpuTime()-cpu0, s.Stats().Uploaded-up0
+	cpu, up := rusage.CPU(syscall.RUSAGE_SELF)-cpu0, s.Stats().Uploaded-up0
 	if r.Status != 200 || r.Source != "peers" || r.Bytes != big {
 		t.Fatalf("50 MiB from the seeder: %+v", r)
 	}

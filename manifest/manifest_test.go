@@ -87,7 +87,9 @@ func TestGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		writeFile(t, "testdata/golden.json", b)
+		if err := os.WriteFile("testdata/golden.json", b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	b := readFile(t, "testdata/golden.json")
 	var strict manifest.Manifest
@@ -135,7 +137,9 @@ func TestLayout(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		writeFile(t, "testdata/layout.json", append(b, '\n'))
+		if err := os.WriteFile("testdata/layout.json", append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var got map[string]string
 	if err := json.Unmarshal(readFile(t, "testdata/layout.json"), &got); err != nil {
@@ -235,11 +239,4 @@ func readFile(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func writeFile(t *testing.T, name string, b []byte) {
-	t.Helper()
-	if err := os.WriteFile(name, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/planktos/planktos/bench/sitegen"
 	"github.com/planktos/planktos/config"
+	"github.com/planktos/planktos/internal/rusage"
 	"github.com/planktos/planktos/manifest"
 	"github.com/planktos/planktos/packager"
 	"github.com/spf13/afero"
@@ -87,13 +88,6 @@ func benchOptions(dir string) packager.Options {
 	return packager.Options{Root: dir, BaseURL: benchBaseURL, Config: config.Default()}
 }
 
-// cpuTime is the user + sys time used so far by this process (who = RUSAGE_SELF) or its waited-for children.
-func cpuTime(who int) time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(who, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func BenchmarkPack(b *testing.B) {
 	dir, st, pristine := benchSite(b)
 	ctx := context.Background()
@@ -103,14 +97,14 @@ func BenchmarkPack(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		benchReset(b, dir, pristine)
-		c0 := cpuTime(syscall.RUSAGE_SELF)
+		c0 := rusage.CPU(syscall.RUSAGE_SELF)
 		b.StartTimer()
 		res, err := packager.Pack(ctx, fsys, benchOptions(dir))
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		cpu += cpuTime(syscall.RUSAGE_SELF) - c0
+		cpu += rusage.CPU(syscall.RUSAGE_SELF) - c0
 		if res.Added != st.Files || res.Injected != len(st.Untagged) {
 			b.Fatalf("not a full pack: added %d of %d files, injected %d of %d pages", res.Added, st.Files,
 				res.Injected, len(st.Untagged))
@@ -135,12 +129,12 @@ func BenchmarkPackRepack(b *testing.B) {
 	b.SetBytes(st.Bytes)
 	var cpu time.Duration
 	for b.Loop() {
-		c0 := cpuTime(syscall.RUSAGE_SELF)
+		c0 := rusage.CPU(syscall.RUSAGE_SELF)
 		res, err := packager.Pack(ctx, fsys, benchOptions(dir))
 		if err != nil {
 			b.Fatal(err)
 		}
-		cpu += cpuTime(syscall.RUSAGE_SELF) - c0
+		cpu += rusage.CPU(syscall.RUSAGE_SELF) - c0
 		if res.Added != 0 {
 			b.Fatalf("repack of an unchanged site added %d files", res.Added)
 		}
@@ -163,7 +157,7 @@ func BenchmarkPackMktorrent(b *testing.B) {
 		b.StopTimer()
 		os.Remove(out)
 		syscall.Sync()
-		c0 := cpuTime(syscall.RUSAGE_CHILDREN)
+		c0 := rusage.CPU(syscall.RUSAGE_CHILDREN)
 		b.StartTimer()
 		cmd := exec.Command(bin, "-t", fmt.Sprint(threads), "-l", fmt.Sprint(exp), "-o", out,
 			"-a", "ws://127.0.0.1:8000/announce", dir)
@@ -171,7 +165,7 @@ func BenchmarkPackMktorrent(b *testing.B) {
 			b.Fatalf("mktorrent: %v\n%s", err, msg)
 		}
 		b.StopTimer()
-		cpu += cpuTime(syscall.RUSAGE_CHILDREN) - c0
+		cpu += rusage.CPU(syscall.RUSAGE_CHILDREN) - c0
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
