@@ -9,6 +9,7 @@
 // answers in time; the caller then asks the plain network.
 import { verify } from '../common/verify.js';
 import { fileURL } from '../common/names.js';
+import { Op } from '../common/protocol.js';
 import { keyURL } from './routing.js';
 import { Webseed } from './webseed.js';
 
@@ -256,7 +257,7 @@ export class Fetcher {
     const blob = new Blob([buf], { type: file.type });
     if (m.runtime.prefetch !== 'none') {
       this.background(this.store.put(file.sha256, blob).then(() => {
-        this.agent.notify({ op: 'stored', sha: file.sha256 });
+        this.agent.notify({ op: Op.stored, sha: file.sha256 });
       }));
     }
     return blob;
