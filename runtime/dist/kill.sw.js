@@ -1,2 +1,2 @@
-/* planktos runtime 0.1.0 build e2d9078649b37baf */
+/* planktos runtime 0.1.0 build 8062995f6fa60a4c */
 "use strict";(()=>{var s=t=>`planktos:${t}:`;async function o(t){if(!self.caches)return;for(let e of await caches.keys())e.startsWith(s(t))&&await caches.delete(e);let n=self.indexedDB;if(n&&n.databases)for(let e of await n.databases())e.name&&e.name.startsWith(`planktos:${t}`)&&n.deleteDatabase(e.name)}var a=self,i=new URL(a.registration.scope).pathname;a.addEventListener("install",()=>a.skipWaiting());a.addEventListener("activate",t=>{t.waitUntil(o(i).catch(()=>{}).then(()=>a.registration.unregister()))});})();

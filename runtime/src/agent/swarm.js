@@ -368,14 +368,18 @@ export class Swarm {
   /**
    * Seeds a file that arrived outside WebTorrent: joins its torrent (whose stored files count as had),
    * or, if joined, re-reads its pieces.
-   * @param {string} sha
+   * @param {string} sha @param {boolean} again whether to look again after a join under way
    */
-  rescan(sha) {
+  rescan(sha, again = true) {
     const entry = this.where.get(sha);
     if (!entry) return;
     const t = this.torrents.get(entry.infohash);
-    if (!t) return void this.join(entry).catch(() => {});
-    const file = t.ready && t.planktosFiles?.get(sha);
+    if (!t || !t.ready) {
+      // a join under way may have listed the store before this file arrived: look again once it is ready
+      if (again) void this.join(entry).then(() => this.rescan(sha, false)).catch(() => {});
+      return;
+    }
+    const file = t.planktosFiles?.get(sha);
     if (!file) return;
     /** @type {number[]} */
     const pieces = [];

@@ -54,12 +54,16 @@ debug.who = 'worker';
 const debugKey = new URL(`${base}planktos/debug`, sw.location.href).href;
 agent.onDebug = (/** @type {boolean} */ on) => {
   debug.set(on);
-  background(caches.open(metaCache(base)).then(async (c) => {
+  background((async () => {
+    const c = await caches.open(metaCache(base));
     if (on) await c.put(debugKey, new Response('1'));
     else await c.delete(debugKey);
-  }));
+  })());
 };
-background(caches.open(metaCache(base)).then((c) => c.match(debugKey)).then((r) => { if (r) debug.set(true); }));
+// (async: storage that throws must not stop this script, see TestRuntimeThrows)
+background((async () => {
+  if (await (await caches.open(metaCache(base))).match(debugKey)) debug.set(true);
+})());
 
 manifests.onOrigin = (/** @type {boolean} */ up) => agent.notify({ op: Op.origin, up });
 fetcher.waited = (/** @type {number} */ ms, /** @type {boolean} */ got) => stats.waited(ms, got);
