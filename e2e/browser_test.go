@@ -102,8 +102,9 @@ func newBrowser(t *testing.T, profile string, extra ...chromedp.ExecAllocatorOpt
 // shows what these flags expose compared with the browser as shipped: it cannot do that without them.
 func hostCandidates() chromedp.ExecAllocatorOption {
 	return func(a *chromedp.ExecAllocator) {
-		chromedp.Flag("use-fake-ui-for-media-stream", true)(a)
-		chromedp.Flag("allow-loopback-in-peer-connection", true)(a)
+		// no visitor has these; TestBrowserCandidates needs them because what they expose is what it shows
+		chromedp.Flag("use-fake-ui-for-media-stream", true)(a)      // media permission without a prompt: raw host addresses
+		chromedp.Flag("allow-loopback-in-peer-connection", true)(a) // loopback candidates
 	}
 }
 

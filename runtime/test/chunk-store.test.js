@@ -4,22 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chunkStoreClass } from '../src/agent/chunk-store.js';
 import { sha256Hex, verify } from '../src/common/verify.js';
+import { layout as filesLayout } from './layout.js';
 
-const bytes = (n, seed) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 255);
 
-async function layout() {
-  // three files of 10, 25 and 7 bytes in pieces of 8: pieces span file boundaries
-  const data = [bytes(10, 1), bytes(25, 2), bytes(7, 3)];
-  const files = [];
-  let offset = 0;
-  for (const d of data) {
-    files.push({ name: await sha256Hex(d), offset, length: d.length });
-    offset += d.length;
-  }
-  const whole = new Uint8Array(offset);
-  data.forEach((d, i) => whole.set(d, files[i].offset));
-  return { data, files, whole, length: offset };
-}
+// three files of 10, 25 and 7 bytes in pieces of 8: pieces span file boundaries
+const layout = () => filesLayout([10, 25, 7], 8, sha256Hex);
 
 const mapStore = () => {
   const m = new Map();

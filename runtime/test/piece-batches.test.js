@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chunkStoreClass, BATCH_MS } from '../src/agent/chunk-store.js';
 import { sha256Hex, verify } from '../src/common/verify.js';
+import { bytes, layout as filesLayout } from './layout.js';
 
-const bytes = (n, seed) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 255);
 const call = (fn) => new Promise((res, rej) => fn((err, v) => (err ? rej(err) : res(v))));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -41,19 +41,7 @@ const runStore = (pieceLength) => {
   };
 };
 
-async function layout(sizes, pieceLength) {
-  const data = sizes.map((n, i) => bytes(n, i + 1));
-  const files = [];
-  let offset = 0;
-  for (const d of data) {
-    files.push({ name: await sha256Hex(d), offset, length: d.length });
-    offset += d.length;
-  }
-  const whole = new Uint8Array(offset);
-  data.forEach((d, i) => whole.set(d, files[i].offset));
-  const piece = (i) => whole.slice(i * pieceLength, Math.min(offset, (i + 1) * pieceLength));
-  return { data, files, whole, length: offset, piece, count: Math.ceil(offset / pieceLength) };
-}
+const layout = (/** @type {number[]} */ sizes, /** @type {number} */ pieceLength) => filesLayout(sizes, pieceLength, sha256Hex);
 
 test('pieces are written in runs once their time is up, and a whole file needs none', async () => {
   const { files, length, piece, data } = await layout([40, 30], 8); // pieces 0-4 file 0, 5-8 both/file 1
