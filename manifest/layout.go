@@ -10,6 +10,11 @@ const (
 	SWPath = "planktos.sw.js"
 	// Path is the manifest, written last: it switches readers to the new package.
 	Path = Dir + "/manifest.json"
+	// SigPath is the manifest's signature when the package is signed: the base64 (standard, padded)
+	// Ed25519 signature over the exact bytes of Path, and a newline. Written just before Path.
+	SigPath = Dir + "/manifest.sig"
+	// BadgePath is the visitor's offload badge the page agent loads when Runtime.Badge is set.
+	BadgePath = Dir + "/badge.js"
 	// InstallPath is the install script every page loads.
 	InstallPath = Dir + "/install.js"
 	// PeerPath is the page agent the install script loads (absent from a kill-switch package).

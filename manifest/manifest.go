@@ -36,6 +36,16 @@ type Manifest struct {
 	Torrents []TorrentRef     `json:"torrents"`
 	Files    map[string]Entry `json:"files"`
 	Runtime  Runtime          `json:"runtime"`
+
+	// Sequence numbers the signed packages of a site: every signed packaging run that changes the
+	// revision writes a greater one. A browser adopts a manifest from a peer only if its sequence is
+	// greater than the one it has (see sign.go). 0 in an unsigned manifest. Not part of Revision.
+	Sequence int64 `json:"sequence,omitempty"`
+	// Key is the base64 (standard, padded) Ed25519 public key whose signature over the manifest's exact
+	// bytes is SigPath; empty in an unsigned manifest.
+	Key string `json:"key,omitempty"`
+	// Disabled marks the kill-switch package (enabled = false): a browser that adopts it removes planktos.
+	Disabled bool `json:"disabled,omitempty"`
 }
 
 // TorrentRef points at one torrent of the package.
@@ -65,6 +75,10 @@ type Runtime struct {
 	ICEServers    []ICEServer `json:"iceServers"`
 	// SiteWorkers are the site's own service worker scripts (manifest keys) that planktos.sw.js imports.
 	SiteWorkers []string `json:"siteWorkers,omitempty"`
+	// Badge shows visitors the small offload badge (planktos/badge.js); off loads nothing.
+	Badge bool `json:"badge,omitempty"`
+	// Report has page agents send aggregate byte counters (no URLs, no addresses) to the trackers.
+	Report bool `json:"report,omitempty"`
 }
 
 // ICEServer is one WebRTC ICE server, encoded as the browser's RTCIceServer. Its credentials are public:
@@ -75,11 +89,11 @@ type ICEServer struct {
 	Credential string   `json:"credential,omitempty"`
 }
 
-// Seal sets m.Revision from the rest of the manifest (Generator excepted, so a new planktos build over
-// the same site keeps the revision). Call it after the last change to m, before Encode.
+// Seal sets m.Revision from the rest of the manifest (Generator and Sequence excepted, so a new planktos
+// build over the same site keeps the revision, and a signed package's number is not part of its content). Call it after the last change to m, before Encode.
 func (m *Manifest) Seal() error {
 	c := *m
-	c.Revision, c.Generator = "", ""
+	c.Revision, c.Generator, c.Sequence = "", "", 0
 	b, err := json.Marshal(c) // maps marshal with sorted keys: the bytes are canonical
 	if err != nil {
 		return fmt.Errorf("manifest: %w", err)

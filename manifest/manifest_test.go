@@ -54,7 +54,12 @@ func golden() *manifest.Manifest {
 					Username: "visitor", Credential: "s3cr3t:\"quoted\""},
 			},
 			SiteWorkers: []string{"inline/push-sw.js", "sw.js"},
+			Badge:       true,
+			Report:      true,
 		},
+		Sequence: 1764633600000,
+		Key:      "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+		Disabled: true,
 	}
 }
 
@@ -64,6 +69,8 @@ func layout() map[string]string {
 		"dir":             manifest.Dir + "/",
 		"serviceWorker":   manifest.SWPath,
 		"manifest":        manifest.Path,
+		"signature":       manifest.SigPath,
+		"badge":           manifest.BadgePath,
 		"install":         manifest.InstallPath,
 		"peer":            manifest.PeerPath,
 		"rootTorrent":     manifest.RootTorrentPath,

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseManifest } from '../src/common/manifest.js';
-import { fileURL, manifestURL } from '../src/common/names.js';
+import { badgeURL, fileURL, manifestURL, signatureURL } from '../src/common/names.js';
 import { isInternal } from '../src/sw/routing.js';
 
 const testdata = new URL('../../manifest/testdata/', import.meta.url);
@@ -18,11 +18,11 @@ const H = (c) => c.repeat(64);
 
 /** Fields of golden.json the runtime reads, and those it knowingly leaves alone. */
 const fields = {
-  manifest: { read: ['version', 'revision', 'base', 'trackers', 'torrents', 'files', 'runtime'], ignored: ['generator', 'webseeds'] },
+  manifest: { read: ['version', 'revision', 'base', 'trackers', 'torrents', 'files', 'runtime', 'sequence', 'key', 'disabled'], ignored: ['generator', 'webseeds'] },
   torrent: { read: ['infohash', 'url', 'pieceLength', 'length'], ignored: [] },
   entry: { read: ['sha256', 'size', 'type', 'torrent'], ignored: [] },
   // siteWorkers reach planktos.sw.js as the importScripts prelude the packager writes, not through the manifest
-  runtime: { read: ['prefetch', 'prefetchLimit', 'p2p', 'iceServers'], ignored: ['version', 'siteWorkers'] },
+  runtime: { read: ['prefetch', 'prefetchLimit', 'p2p', 'iceServers', 'badge', 'report'], ignored: ['version', 'siteWorkers'] },
   iceServer: { read: ['urls', 'username', 'credential'], ignored: [] },
 };
 
@@ -51,7 +51,7 @@ test('parseManifest decodes golden.json to the values the Go parser decodes', ()
   const js = 'text/javascript; charset=utf-8';
   assert.deepEqual(m, {
     version: 1,
-    revision: '8189c87c57f469ab65f23ff35a65766f06b3077a3952eddc876cfee9397039ce',
+    revision: '65f6aeb001676c602fe1c6352860f2510d55a73dd1f6de8cedeeab7972e351fd',
     base: '/project/',
     trackers: ['wss://tracker.example.org/announce', 'ws://127.0.0.1:8000/announce'],
     torrents: [
@@ -78,7 +78,12 @@ test('parseManifest decodes golden.json to the values the Go parser decodes', ()
         { urls: ['stun:stun.example.org:3478'] },
         { urls: ['turn:turn.example.org:3478', 'turns:turn.example.org:5349'], username: 'visitor', credential: 's3cr3t:"quoted"' },
       ],
+      badge: true,
+      report: true,
     },
+    sequence: 1764633600000,
+    key: '11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=',
+    disabled: true,
   });
 });
 
@@ -108,6 +113,8 @@ test('names.js and routing.js name the package files as the Go layout does (layo
   const base = '/project/';
   assert.equal(fileURL(base, H('a')), base + layout.filesPrefix + H('a'));
   assert.equal(manifestURL(base), base + layout.manifest);
+  assert.equal(signatureURL(base), base + layout.signature);
+  assert.equal(badgeURL(base), base + layout.badge);
   for (const t of read('golden.json').torrents) {
     assert.equal(t.url, layout.torrentsPrefix + t.infohash + layout.torrentSuffix);
   }

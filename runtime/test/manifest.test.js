@@ -27,7 +27,8 @@ test('parseManifest accepts the contract and fills defaults', () => {
   delete bare.runtime;
   delete bare.files['index.html'].torrent;
   const d = parseManifest(bare);
-  assert.deepEqual(d.runtime, { prefetch: 'all', prefetchLimit: 0, p2p: 'on', iceServers: [] });
+  assert.deepEqual(d.runtime, { prefetch: 'all', prefetchLimit: 0, p2p: 'on', iceServers: [], badge: false, report: false });
+  assert.deepEqual([d.sequence, d.key, d.disabled], [0, '', false]);
   assert.equal(d.files['index.html'].torrent, -1);
   assert.deepEqual([...referencedHashes(m)].sort(), [H('1'), H('2'), H('3'), H('e')]);
 });

@@ -16,6 +16,8 @@
  * @property {number} prefetchLimit bytes, 0 = no limit
  * @property {'on'|'download-only'|'off'} p2p
  * @property {RTCIceServer[]} iceServers
+ * @property {boolean} badge show the visitor's offload badge (planktos/badge.js)
+ * @property {boolean} report send aggregate counters to the trackers
  */
 /**
  * @typedef {object} Manifest
@@ -26,6 +28,9 @@
  * @property {TorrentEntry[]} torrents
  * @property {Record<string, FileEntry>} files
  * @property {RuntimeConfig} runtime
+ * @property {number} sequence the signed package's number, 0 when unsigned
+ * @property {string} key base64 Ed25519 public key that signed it, '' when unsigned
+ * @property {boolean} disabled the kill-switch package
  */
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -67,7 +72,12 @@ export function parseManifest(m) {
       prefetchLimit: isSize(rt.prefetchLimit) ? rt.prefetchLimit : 0,
       p2p: ['on', 'download-only', 'off'].includes(rt.p2p) ? rt.p2p : 'on',
       iceServers: Array.isArray(rt.iceServers) ? rt.iceServers : [],
+      badge: rt.badge === true,
+      report: rt.report === true,
     },
+    sequence: isSize(m.sequence) ? m.sequence : 0,
+    key: typeof m.key === 'string' ? m.key : '',
+    disabled: m.disabled === true,
   };
 }
 

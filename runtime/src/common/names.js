@@ -35,6 +35,10 @@ export const agentLock = (base) => `planktos-agent:${base}`;
 export const fileURL = (base, sha) => `${base}planktos/files/${sha}`;
 /** URL of the manifest. @param {string} base */
 export const manifestURL = (base) => `${base}planktos/manifest.json`;
+/** URL of the manifest's detached signature (signed packages only). @param {string} base */
+export const signatureURL = (base) => `${base}planktos/manifest.sig`;
+/** URL of the visitor's offload badge module. @param {string} base */
+export const badgeURL = (base) => `${base}planktos/badge.js`;
 /**
  * The URL of a manifest key below the base (each segment percent-encoded).
  * @param {string} key
