@@ -58,7 +58,7 @@ func golden() *manifest.Manifest {
 			Report:      true,
 		},
 		Sequence: 1764633600000,
-		Key:      "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+		Key:      "V4HIhf3q0SFExkSr/A3X6SUj1/2kJjw00YAvII38FxM=",
 		Disabled: true,
 	}
 }

@@ -1,0 +1,1 @@
+Q6gjwkLROWW/gd07Bedvo97S2KDwgbudjw8RIhpe3961hsAiTdpt7HYdLH5cwAs/y5c4yxqB0SxMFklY2i0vBg==
