@@ -8,6 +8,7 @@
 //   stats       page → worker         answer `planktos.stats()` on the MessagePort sent along
 //   policy      page → worker         the visitor opted out of peers or back in: tell the agent
 //   update      worker → pages        a new runtime (or the kill switch) was published: update now
+//   revision    worker → pages        a revision from peers took over (`revision`): a page not yet used may reload
 //
 // Agent messages go over the agent's MessagePort; their data is `{op: <name>, ...}`, a read's replies are
 // `{id, chunk?, done?, error?}`:
@@ -24,6 +25,11 @@
 //   reach     agent → worker   whether the agent reached a peer (`ok`): reads may wait for peers
 //   debug     agent → worker   turn the worker's debug log on or off (`on`; see debug.js)
 //   bye       agent → worker   the agent's page is going away: forget this port
+//   envelope  worker → agent   the signed manifest to offer peers (ut_planktos, manifest/exchange.go):
+//                              `key` (the pinned public key, base64), `sequence`, `bytes` (the envelope,
+//                              an ArrayBuffer; null when none is held); sent on every new port and on change
+//   adopt     agent → worker   a peer's envelope (`bytes`) whose signature the agent checked: the worker
+//                              checks it again and adopts it if its sequence is greater (sw/signed.js)
 
 // Names of window messages (the `planktos` field); single constants, so that install.js stays small.
 export const WIN_AGENT = 'agent';
@@ -31,6 +37,7 @@ export const WIN_NEED_AGENT = 'need-agent';
 export const WIN_STATS = 'stats';
 export const WIN_POLICY = 'policy';
 export const WIN_UPDATE = 'update';
+export const WIN_REVISION = 'revision';
 
 /** Names of agent messages (the `op` field). */
 export const Op = /* @__PURE__ */ Object.freeze({
@@ -45,6 +52,8 @@ export const Op = /* @__PURE__ */ Object.freeze({
   reach: 'reach',
   debug: 'debug',
   bye: 'bye',
+  envelope: 'envelope',
+  adopt: 'adopt',
 });
 
 /**
@@ -55,11 +64,13 @@ export const Op = /* @__PURE__ */ Object.freeze({
  * @typedef {{op: 'policy'}} PolicyMsg
  * @typedef {{op: 'stored', sha: string}} StoredMsg
  * @typedef {{op: 'origin', up: boolean|null}} OriginMsg
- * @typedef {ReadMsg|FlowMsg|StatsMsg|ManifestMsg|PolicyMsg|StoredMsg|OriginMsg} ToAgent what the worker sends
+ * @typedef {{op: 'envelope', key: string, sequence: number, bytes: ArrayBuffer|null}} EnvelopeMsg
+ * @typedef {ReadMsg|FlowMsg|StatsMsg|ManifestMsg|PolicyMsg|StoredMsg|OriginMsg|EnvelopeMsg} ToAgent what the worker sends
  * @typedef {{op: 'reach', ok: boolean}} ReachMsg
  * @typedef {{op: 'bye'}} ByeMsg
  * @typedef {{op: 'debug', on: boolean}} DebugMsg
+ * @typedef {{op: 'adopt', bytes: ArrayBuffer}} AdoptMsg
  * @typedef {{id: number, chunk?: ArrayBuffer, done?: boolean, error?: string, stats?: object}} Reply a
  *   reply to a read (chunks, then done or error) or to stats
- * @typedef {ReachMsg|ByeMsg|DebugMsg|Reply} FromAgent what the agent sends
+ * @typedef {ReachMsg|ByeMsg|DebugMsg|AdoptMsg|Reply} FromAgent what the agent sends
  */
