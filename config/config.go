@@ -56,6 +56,13 @@ type Config struct {
 	// inside planktos's (its push, notification and other handlers keep working), "drop" does not run it.
 	// Either way its register() call gets planktos's registration: a scope has one worker.
 	SiteWorker string
+	// Badge shows visitors a small badge of what they got from peers (off: nothing of it is loaded).
+	Badge bool
+	// Report has visitors' browsers send aggregate byte counters to the trackers for their dashboards.
+	Report bool
+	// SigningKey is the Ed25519 key file that signs the package (see `planktos keygen`), or, from
+	// PLANKTOS_SIGNING_KEY, the key's PEM text itself. Empty: the package is unsigned.
+	SigningKey string
 }
 
 // ICEServer is one WebRTC ICE server, as the browser's RTCIceServer.

@@ -36,12 +36,7 @@ var settings = []struct {
 	def    any
 	decode func(v *viper.Viper, c *Config) error
 }{
-	{"enabled", true, func(v *viper.Viper, c *Config) (err error) {
-		if c.Enabled, err = cast.ToBoolE(v.Get("enabled")); err != nil {
-			return fmt.Errorf("enabled: want true or false, got %q", v.GetString("enabled"))
-		}
-		return nil
-	}},
+	{"enabled", true, boolean(func(c *Config) *bool { return &c.Enabled }, "enabled")},
 	{"trackers", []string{}, func(v *viper.Viper, c *Config) (err error) {
 		c.Trackers, err = tiers(v.Get("trackers"))
 		return err
@@ -76,6 +71,22 @@ var settings = []struct {
 		return err
 	}},
 	{"site_worker", "import", enum(func(c *Config) *string { return &c.SiteWorker }, "site_worker", "import", "drop")},
+	{"badge", false, boolean(func(c *Config) *bool { return &c.Badge }, "badge")},
+	{"report", false, boolean(func(c *Config) *bool { return &c.Report }, "report")},
+	{"signing_key", "", func(v *viper.Viper, c *Config) error {
+		c.SigningKey = v.GetString("signing_key")
+		return nil
+	}},
+}
+
+// boolean decodes a true/false setting into the field f returns.
+func boolean(f func(*Config) *bool, key string) func(*viper.Viper, *Config) error {
+	return func(v *viper.Viper, c *Config) (err error) {
+		if *f(c), err = cast.ToBoolE(v.Get(key)); err != nil {
+			return fmt.Errorf("%s: want true or false, got %q", key, v.GetString(key))
+		}
+		return nil
+	}
 }
 
 // enum decodes a setting that takes one of allowed (case-insensitive) into the field f returns.

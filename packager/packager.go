@@ -259,7 +259,7 @@ func build(ctx context.Context, fsys afero.Fs, items []item, opts Options, base 
 		Trackers: nonNil(c.WebTrackers()), Webseeds: append([]string{strings.TrimSuffix(opts.BaseURL, "/") +
 			"/" + OutDir + "/"}, c.Webseeds...),
 		Runtime: manifest.Runtime{Version: runtime.Version(), Prefetch: c.Prefetch, PrefetchLimit: c.PrefetchLimit, P2P: c.P2P,
-			ICEServers: iceServers(c.ICEServers)}}
+			ICEServers: iceServers(c.ICEServers), Badge: c.Badge, Report: c.Report}}
 	shards, where := planShards(items, c.PieceLength)
 	known := knownPieces(fsys, opts.Root, prev, items)
 	spec := torrentSpec{trackers: c.Trackers, webseeds: m.Webseeds}
