@@ -37,7 +37,9 @@ type Handler struct {
 	// Tracker, if set, answers WebSocket tracker connections at /announce on the same port.
 	Tracker http.Handler
 	// LocalTracker makes the served manifest list only this server's /announce as tracker, so that
-	// previewed pages find each other through Tracker without editing the package on disk.
+	// previewed pages find each other through Tracker without editing the package on disk. A signed
+	// manifest (one with a key) is served as its bytes are, so that its signature verifies, and the
+	// override travels in TrackersHeader instead (and this server's STUN in ICEServersHeader).
 	LocalTracker bool
 	// STUNPort, if not 0, is the UDP port of a STUN server on this host (package stun). With LocalTracker,
 	// the served manifest's runtime.iceServers then starts with {"urls":["stun:HOST:STUNPort"]}, HOST
@@ -149,9 +151,12 @@ func (h *Handler) file(w http.ResponseWriter, r *http.Request, name string, fi f
 		w.Header().Set("ETag", `"`+sha+`"`) // named by its SHA-256
 	}
 	if strings.HasSuffix(name, "/"+manifest.Path) { // revalidated on every navigation
-		if b, tag, err := h.manifest(f, name, fi, r); err == nil {
-			w.Header().Set("ETag", tag)
-			http.ServeContent(w, r, name, fi.ModTime(), bytes.NewReader(b))
+		if m, err := h.manifest(f, name, fi, r); err == nil {
+			for k, v := range m.header {
+				w.Header().Set(k, v)
+			}
+			w.Header().Set("ETag", m.etag)
+			http.ServeContent(w, r, name, fi.ModTime(), bytes.NewReader(m.body))
 			return
 		}
 		f.Seek(0, io.SeekStart) // not a manifest we understand: serve it as it is
@@ -159,13 +164,26 @@ func (h *Handler) file(w http.ResponseWriter, r *http.Request, name string, fi f
 	http.ServeContent(w, r, name, fi.ModTime(), f)
 }
 
+// The preview's overrides of a signed manifest (LocalTracker): its bytes must reach the browser as
+// signed, so this server's tracker and STUN server travel in response headers instead, each a JSON array,
+// which the runtime applies to the manifest it received from this origin (and to nothing a peer offers).
+const (
+	// TrackersHeader lists the announce URLs that replace the manifest's trackers: this server's /announce.
+	TrackersHeader = "X-Planktos-Trackers"
+	// ICEServersHeader (with STUNPort) is the RTCIceServer list that replaces runtime.iceServers: this
+	// server's STUN first, then the package's own.
+	ICEServersHeader = "X-Planktos-Ice-Servers"
+)
+
 // servedManifest is the manifest as last served: its bytes (trackers replaced and this server's STUN
-// added, with LocalTracker) and ETag, for the file version, tracker URL and STUN URL they were made from. Every navigation revalidates the
-// manifest, and a 10,000-file site's is megabytes: it is read, rewritten and hashed once per version.
+// added, with LocalTracker, or for a signed manifest the file's bytes and the overrides as headers) and
+// ETag, for the file version, tracker URL and STUN URL they were made from. Every navigation revalidates
+// the manifest, and a 10,000-file site's is megabytes: it is read, rewritten and hashed once per version.
 type servedManifest struct {
 	name, announce, stun string
 	fi                   fs.FileInfo
 	body                 []byte
+	header               map[string]string // TrackersHeader and ICEServersHeader, for a signed manifest
 	etag                 string
 }
 
@@ -177,8 +195,8 @@ func (m *servedManifest) of(name string, fi fs.FileInfo, announce, stun string) 
 		m.fi.ModTime().Equal(fi.ModTime())
 }
 
-// manifest returns the bytes to serve for the manifest file f and their ETag.
-func (h *Handler) manifest(f io.Reader, name string, fi fs.FileInfo, r *http.Request) ([]byte, string, error) {
+// manifest returns the manifest file f as it is to be served, and remembers it.
+func (h *Handler) manifest(f io.Reader, name string, fi fs.FileInfo, r *http.Request) (*servedManifest, error) {
 	announce, stun := "", ""
 	if h.LocalTracker {
 		announce = localAnnounce(r)
@@ -187,27 +205,62 @@ func (h *Handler) manifest(f io.Reader, name string, fi fs.FileInfo, r *http.Req
 		}
 	}
 	if m := h.served.Load(); m != nil && m.of(name, fi, announce, stun) {
-		return m.body, m.etag, nil
+		return m, nil
 	}
-	var b []byte
-	var err error
-	if announce != "" {
-		b, err = withTracker(f, announce, stun)
-	} else {
-		b, err = io.ReadAll(io.LimitReader(f, 64<<20))
-	}
+	b, err := io.ReadAll(io.LimitReader(f, 64<<20))
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	m := &servedManifest{name: name, announce: announce, stun: stun, fi: fi, body: b, etag: etag(b)}
+	m := &servedManifest{name: name, announce: announce, stun: stun, fi: fi, body: b}
+	if announce != "" {
+		if m.body, m.header, err = preview(b, announce, stun); err != nil {
+			return nil, err
+		}
+	}
+	m.etag = etag(m.body, m.header[TrackersHeader], m.header[ICEServersHeader])
 	h.served.Store(m)
-	return m.body, m.etag, nil
+	return m, nil
 }
 
-// etag is a strong validator for b: Last-Modified has one-second granularity, too coarse for repackaging.
-func etag(b []byte) string {
-	sum := sha256.Sum256(b)
-	return `"` + hex.EncodeToString(sum[:16]) + `"`
+// etag is a strong validator for b and the headers served with it: Last-Modified has one-second
+// granularity, too coarse for repackaging.
+func etag(b []byte, headers ...string) string {
+	sum := sha256.New()
+	sum.Write(b)
+	for _, v := range headers {
+		sum.Write([]byte{0})
+		sum.Write([]byte(v))
+	}
+	return `"` + hex.EncodeToString(sum.Sum(nil)[:16]) + `"`
+}
+
+// preview is the manifest b as a preview serves it, pointing browsers at announce and stun (if not
+// empty): an unsigned manifest rewritten (withTracker), a signed one (it has a key) unchanged with the
+// overrides in TrackersHeader and ICEServersHeader.
+func preview(b []byte, announce, stun string) ([]byte, map[string]string, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, nil, err
+	}
+	if key, ok := m["key"]; !ok || string(key) == "null" || string(key) == `""` {
+		out, err := withTracker(bytes.NewReader(b), announce, stun)
+		return out, nil, err
+	}
+	trackers, _ := json.Marshal([]string{announce})
+	hdr := map[string]string{TrackersHeader: string(trackers)}
+	if stun != "" {
+		rt, err := runtimeOf(m)
+		if err != nil {
+			return nil, nil, err
+		}
+		servers, err := withSTUN(rt, stun)
+		if err != nil {
+			return nil, nil, err
+		}
+		ice, _ := json.Marshal(servers)
+		hdr[ICEServersHeader] = string(ice)
+	}
+	return b, hdr, nil
 }
 
 // withTracker returns the manifest read from r with its trackers replaced by announce and, if stun is
@@ -220,29 +273,47 @@ func withTracker(r io.Reader, announce, stun string) ([]byte, error) {
 	}
 	m["trackers"], _ = json.Marshal([]string{announce})
 	if stun != "" {
-		var rt map[string]json.RawMessage
-		if raw, ok := m["runtime"]; ok && string(raw) != "null" {
-			if err := json.Unmarshal(raw, &rt); err != nil {
-				return nil, fmt.Errorf("manifest runtime: %w", err)
-			}
+		rt, err := runtimeOf(m)
+		if err != nil {
+			return nil, err
 		}
-		if rt == nil {
-			rt = map[string]json.RawMessage{}
-		}
-		var servers []json.RawMessage
-		if raw, ok := rt["iceServers"]; ok && string(raw) != "null" {
-			if err := json.Unmarshal(raw, &servers); err != nil {
-				return nil, fmt.Errorf("manifest runtime.iceServers: %w", err)
-			}
-		}
-		own, _ := json.Marshal(map[string][]string{"urls": {stun}})
-		if !listsURL(servers, stun) {
-			servers = append([]json.RawMessage{own}, servers...)
+		servers, err := withSTUN(rt, stun)
+		if err != nil {
+			return nil, err
 		}
 		rt["iceServers"], _ = json.Marshal(servers)
 		m["runtime"], _ = json.Marshal(rt)
 	}
 	return json.Marshal(m)
+}
+
+// runtimeOf is the manifest m's runtime object by key, empty if it has none.
+func runtimeOf(m map[string]json.RawMessage) (map[string]json.RawMessage, error) {
+	var rt map[string]json.RawMessage
+	if raw, ok := m["runtime"]; ok && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &rt); err != nil {
+			return nil, fmt.Errorf("manifest runtime: %w", err)
+		}
+	}
+	if rt == nil {
+		rt = map[string]json.RawMessage{}
+	}
+	return rt, nil
+}
+
+// withSTUN is runtime rt's iceServers with an ICE server of the URL stun first, unless one lists it already.
+func withSTUN(rt map[string]json.RawMessage, stun string) ([]json.RawMessage, error) {
+	servers := []json.RawMessage{}
+	if raw, ok := rt["iceServers"]; ok && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &servers); err != nil {
+			return nil, fmt.Errorf("manifest runtime.iceServers: %w", err)
+		}
+	}
+	if listsURL(servers, stun) {
+		return servers, nil
+	}
+	own, _ := json.Marshal(map[string][]string{"urls": {stun}})
+	return append([]json.RawMessage{own}, servers...), nil
 }
 
 // listsURL reports whether one of the ICE servers has url among its urls.
