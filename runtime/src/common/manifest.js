@@ -85,3 +85,57 @@ export function parseManifest(m) {
 export function referencedHashes(m) {
   return new Set(Object.values(m.files).map((f) => f.sha256));
 }
+
+/**
+ * The preview's overrides (`planktos serve` with its own tracker): a signed manifest is served as it
+ * is, so its signature holds, and what the preview changes comes in these response headers, each a
+ * JSON array that replaces the manifest's field: the trackers, and the ICE servers (runtime.iceServers).
+ * The service worker keeps them with the manifest it stores, under the same names.
+ */
+export const TRACKERS_HEADER = 'x-planktos-trackers';
+export const ICE_SERVERS_HEADER = 'x-planktos-ice-servers';
+
+/**
+ * Applies the override headers to `m` (in place); a missing or malformed header changes nothing.
+ * @param {Manifest} m
+ * @param {Headers} headers
+ * @returns {Manifest}
+ */
+export function applyOverrides(m, headers) {
+  const trackers = jsonArray(headers.get(TRACKERS_HEADER));
+  if (trackers && trackers.every((t) => typeof t === 'string')) m.trackers = trackers;
+  const ice = jsonArray(headers.get(ICE_SERVERS_HEADER));
+  if (ice && ice.every(isObj)) m.runtime.iceServers = /** @type {RTCIceServer[]} */ (ice);
+  return m;
+}
+
+/** @param {string|null} s @returns {unknown[]|null} */
+function jsonArray(s) {
+  if (!s) return null;
+  try {
+    const v = JSON.parse(s);
+    return Array.isArray(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The manifest of its exact bytes, with the overrides of `headers` applied. Throws when it is not one.
+ * @param {Uint8Array} bytes
+ * @param {Headers} headers
+ * @returns {Manifest}
+ */
+export function manifestOf(bytes, headers) {
+  return applyOverrides(parseManifest(JSON.parse(new TextDecoder().decode(bytes))), headers);
+}
+
+/**
+ * Reads a manifest response — the origin's, or the copy the service worker keeps in the meta cache
+ * (the same bytes, the overrides in the same headers). Rejects when it is not a manifest.
+ * @param {Response} res
+ * @returns {Promise<Manifest>}
+ */
+export async function manifestFrom(res) {
+  return manifestOf(new Uint8Array(await res.arrayBuffer()), res.headers);
+}
