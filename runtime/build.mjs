@@ -33,6 +33,7 @@ const entries = [
   { in: 'src/install.js', out: 'install.js', max: 2048 },
   { in: 'src/sw/index.js', out: 'planktos.sw.js' },
   { in: 'src/agent/index.js', out: 'peer.js', legal: 'eof' },
+  { in: 'src/badge/index.js', out: 'badge.js', max: 4096 },
   { in: 'src/kill/install.js', out: 'kill.install.js', max: 2048 },
   { in: 'src/kill/sw.js', out: 'kill.sw.js' },
 ];

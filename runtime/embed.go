@@ -1,5 +1,6 @@
-// Package runtime holds the browser side of planktos — the install script, the service worker and the
-// page agent — built from src/ into dist/ and embedded so that `go install` needs no JavaScript toolchain.
+// Package runtime holds the browser side of planktos — the install script, the service worker, the
+// page agent and the offload badge — built from src/ into dist/ and embedded so that `go install` needs
+// no JavaScript toolchain.
 package runtime
 
 import (
@@ -22,6 +23,7 @@ func Files(enabled bool) (map[string][]byte, error) {
 		"planktos.sw.js":      "dist/planktos.sw.js",
 		"planktos/install.js": "dist/install.js",
 		"planktos/peer.js":    "dist/peer.js",
+		"planktos/badge.js":   "dist/badge.js",
 	}
 	if !enabled {
 		names = map[string]string{

@@ -15,6 +15,8 @@ import { Swarm } from './swarm.js';
 import { repairOnControl } from './repair.js';
 import { Op, WIN_AGENT, WIN_NEED_AGENT } from '../common/protocol.js';
 import { debug, debugWanted } from '../common/debug.js';
+import { startReports } from './report.js';
+import { loadBadge } from '../badge/load.js';
 
 /** @typedef {import('../common/manifest.js').Manifest} Manifest */
 /** @typedef {{peers: number, http: number, uploaded: number}} Counts */
@@ -65,6 +67,8 @@ class Agent {
       this.port?.postMessage({ op: Op.bye });
     });
     /** @type {any} */ (navigator).connection?.addEventListener?.('change', () => void this.reload(true).catch(() => {}));
+    // reports to the trackers' dashboards, while the manifest says report = true (see report.js)
+    startReports(base, () => this.manifest, () => this.counts);
     // the swarm starts while the service worker still installs (a first visit): it waits for nobody
     void this.connect().catch(() => {});
     await this.reload().finally(() => this.started());
@@ -306,6 +310,8 @@ function saveCounts(c) {
 
 function main() {
   if (!('serviceWorker' in navigator) || !navigator.locks) return;
+  // in every page, leading or not: the badge shows this browser's figures (nothing loads when it is off)
+  void loadBadge(base, /** @type {any} */ (window).planktos?.ready).catch(() => {});
   repairOnControl();
   void navigator.locks.request(agentLock(base), async () => {
     const agent = new Agent();

@@ -23,6 +23,10 @@ export const metaCache = (base) => `${cachePrefix(base)}meta:${SCHEMA}`;
 export const optOutKey = (base) => `planktos:${base}:opt-out`;
 /** localStorage key of the page agent's counters, kept across navigations. @param {string} base */
 export const agentCountsKey = (base) => `planktos:${base}:agent-counts`;
+/** localStorage key of the counters the page agent last reported to the trackers (agent/report.js). @param {string} base */
+export const reportedKey = (base) => `planktos:${base}:reported`;
+/** localStorage key of the visitor's dismissal of the offload badge ("1"). @param {string} base */
+export const badgeDismissedKey = (base) => `planktos:${base}:badge-dismissed`;
 /**
  * localStorage key of the time (ms) peers last proved unreachable: the trackers named some, but no
  * connection formed (no STUN, a strict NAT). While it is recent, no read waits for peers.
