@@ -28,8 +28,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/planktos/planktos/signing"
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -61,7 +64,9 @@ type Config struct {
 	// Report has visitors' browsers send aggregate byte counters to the trackers for their dashboards.
 	Report bool
 	// SigningKey is the Ed25519 key file that signs the package (see `planktos keygen`), or, from
-	// PLANKTOS_SIGNING_KEY, the key's PEM text itself. Empty: the package is unsigned.
+	// PLANKTOS_SIGNING_KEY, the key's PEM text itself (signing.IsPEM). Empty: the package is unsigned.
+	// Load resolves a relative path from planktos.toml against the file's folder; one from the
+	// environment stays relative to the working directory.
 	SigningKey string
 }
 
@@ -119,9 +124,28 @@ func Load(opts Options) (c Config, file string, warnings []string, err error) {
 	}
 	c, err = decode(v)
 	if err != nil {
-		err = fmt.Errorf("%s%w", origin(err, file, opts), err)
+		return c, file, warnings, fmt.Errorf("%s%w", origin(err, file, opts), err)
 	}
+	c.SigningKey, err = signingKey(c.SigningKey, file, opts)
 	return c, file, warnings, err
+}
+
+// signingKey resolves the signing_key setting k: PEM text from the environment as it is, a relative path
+// from the file against the file's folder.
+func signingKey(k, file string, opts Options) (string, error) {
+	fromEnv := slices.ContainsFunc(opts.Environ, func(kv string) bool {
+		return strings.HasPrefix(kv, "PLANKTOS_SIGNING_KEY=")
+	})
+	switch {
+	case k == "" || fromEnv:
+		return k, nil
+	case signing.IsPEM(k):
+		return "", fmt.Errorf("%s: signing_key holds the key itself; a file you commit must not: give the key "+
+			"file's path, or pass the key's text in the PLANKTOS_SIGNING_KEY environment variable (a CI secret)", file)
+	case file != "" && !filepath.IsAbs(k):
+		return filepath.Join(filepath.Dir(file), k), nil
+	}
+	return k, nil
 }
 
 // origin names where the bad value of a decode error came from, as a message prefix: the flag, the

@@ -25,6 +25,7 @@ import (
 	"github.com/planktos/planktos/internal/units"
 	"github.com/planktos/planktos/manifest"
 	"github.com/planktos/planktos/runtime"
+	"github.com/planktos/planktos/signing"
 	"github.com/spf13/afero"
 )
 
@@ -76,6 +77,10 @@ func Pack(ctx context.Context, fsys afero.Fs, opts Options) (*Result, error) {
 		n = goruntime.GOMAXPROCS(0)
 	}
 	storeDir := native(opts.Root, manifest.FilesPrefix)
+	key, err := loadKey(fsys, opts)
+	if err != nil {
+		return nil, err
+	}
 
 	ev.Step("Walking publish directory")
 	sources, err := walkRoot(fsys, opts)
@@ -87,6 +92,9 @@ func Pack(ctx context.Context, fsys afero.Fs, opts Options) (*Result, error) {
 		total += s.size
 	}
 	ev.Detail("Found %d files, %s", len(sources), units.Bytes(total))
+	if err := refusePublished(fsys, opts.Root, sources, key); err != nil {
+		return nil, err
+	}
 	scripts, err := scriptRegistrations(fsys, sources)
 	if err != nil {
 		return nil, err
@@ -95,7 +103,7 @@ func Pack(ctx context.Context, fsys afero.Fs, opts Options) (*Result, error) {
 		return nil, err
 	}
 
-	prev := previousManifest(fsys, opts.Root)
+	prev := readPrevious(fsys, opts.Root)
 	cache := loadCache(fsys, opts.CacheDir, opts.Root)
 
 	ev.Step("Hashing and storing files")
@@ -120,17 +128,21 @@ func Pack(ctx context.Context, fsys afero.Fs, opts Options) (*Result, error) {
 	}
 
 	ev.Step("Building torrents")
-	m, torrents, err := build(ctx, fsys, items, opts, base, prev, n, ev)
+	m, torrents, err := build(ctx, fsys, items, opts, base, prev.m, n, ev)
 	if err != nil {
 		return nil, err
 	}
 	m.Runtime.SiteWorkers = importedWorkers(res.SiteWorkers)
+	if err := seal(m, key, prev, opts, ev); err != nil {
+		return nil, err
+	}
 	if w := iceWarning(m); w != "" {
 		ev.Warn(w)
 	}
 
 	ev.Step("Writing package")
-	if err := commit(fsys, opts.Root, m, torrents, opts.Config.Enabled, sitePrelude(res.SiteWorkers, base)); err != nil {
+	if err := commit(fsys, opts.Root, m, torrents, opts.Config.Enabled, sitePrelude(res.SiteWorkers, base, m.Key),
+		key, prev.sig); err != nil {
 		return nil, err
 	}
 	res.Pruned, err = prune(fsys, opts.Root, m)
@@ -200,16 +212,6 @@ func prepare(fsys afero.Fs, root string) error {
 		}
 	}
 	return nil
-}
-
-// previousManifest returns the current manifest of the package at root, or nil.
-func previousManifest(fsys afero.Fs, root string) *manifest.Manifest {
-	b, err := afero.ReadFile(fsys, native(root, manifest.Path))
-	if err != nil {
-		return nil
-	}
-	m, _ := manifest.Parse(b)
-	return m
 }
 
 // readNames lists a folder's entries without a stat each (the store can hold many thousands).
@@ -311,8 +313,9 @@ func build(ctx context.Context, fsys afero.Fs, items []item, opts Options, base 
 }
 
 // commit writes the torrents, the runtime (planktos.sw.js starting with prelude) and, last, the manifest
-// that switches to the new package.
-func commit(fsys afero.Fs, root string, m *manifest.Manifest, torrents map[string][]byte, enabled bool, prelude []byte) error {
+// that switches to the new package (signed by key, if set; see writeManifest).
+func commit(fsys afero.Fs, root string, m *manifest.Manifest, torrents map[string][]byte, enabled bool, prelude []byte,
+	key *signing.Key, prevSig []byte) error {
 	for _, t := range m.Torrents {
 		if err := writeAtomic(fsys, native(root, manifest.TorrentPath(t.InfoHash)), torrents[t.InfoHash], 0o644); err != nil {
 			return fmt.Errorf("write torrent: %w", explain(err))
@@ -338,14 +341,7 @@ func commit(fsys afero.Fs, root string, m *manifest.Manifest, torrents map[strin
 	if !enabled { // the kill switch: no page agent to load
 		fsys.Remove(native(root, manifest.PeerPath))
 	}
-	b, err := m.Encode()
-	if err != nil {
-		return err
-	}
-	if err := writeAtomic(fsys, native(root, manifest.Path), b, 0o644); err != nil {
-		return fmt.Errorf("write manifest: %w", explain(err))
-	}
-	return nil
+	return writeManifest(fsys, root, m, key, prevSig)
 }
 
 // prune removes the store files and torrents of the package at root that m does not reference.

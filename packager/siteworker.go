@@ -167,10 +167,21 @@ func workerKey(raw, against, base string) (string, bool) {
 	return strings.TrimPrefix(p.Path, base), true
 }
 
-// sitePrelude is the line planktos.sw.js starts with on a site whose workers it imports (self.planktosSite,
-// read by runtime/src/sw/site-worker.js); nil when there are none.
-func sitePrelude(ws []SiteWorker, base string) []byte {
-	var urls []string
+// Prelude is what planktos.sw.js starts with: `self.planktosSite={"workers":[...],"key":"..."};`, read
+// by runtime/src/sw (site-worker.js imports the workers; the key is the one a signed manifest from a peer
+// must verify under). Workers is always an array; Key is omitted when the package is unsigned.
+type Prelude struct {
+	Workers []string `json:"workers"`
+	Key     string   `json:"key,omitempty"`
+}
+
+// PreludeVar starts the prelude line.
+const PreludeVar = "self.planktosSite="
+
+// sitePrelude is the line planktos.sw.js starts with on a site whose workers it imports or whose
+// package is signed by key (manifest.EncodeKey form); nil when there are neither.
+func sitePrelude(ws []SiteWorker, base, key string) []byte {
+	urls := []string{}
 	for _, w := range ws {
 		if w.Imported {
 			u := (&url.URL{Path: base + w.Script}).EscapedPath()
@@ -179,11 +190,21 @@ func sitePrelude(ws []SiteWorker, base string) []byte {
 			}
 		}
 	}
-	if len(urls) == 0 {
+	if len(urls) == 0 && key == "" {
 		return nil
 	}
-	b, _ := json.Marshal(map[string][]string{"workers": urls})
-	return []byte("self.planktosSite=" + string(b) + ";\n")
+	b, _ := json.Marshal(Prelude{Workers: urls, Key: key})
+	return []byte(PreludeVar + string(b) + ";\n")
+}
+
+// ParsePrelude reads the prelude at the start of a planktos.sw.js; ok is false when it has none.
+func ParsePrelude(sw []byte) (p Prelude, ok bool) {
+	line, _, _ := bytes.Cut(sw, []byte("\n"))
+	rest, found := bytes.CutPrefix(line, []byte(PreludeVar))
+	if !found {
+		return p, false
+	}
+	return p, json.Unmarshal(bytes.TrimSuffix(bytes.TrimSpace(rest), []byte(";")), &p) == nil
 }
 
 // importedWorkers lists the scripts of the workers planktos.sw.js imports, for the manifest.
