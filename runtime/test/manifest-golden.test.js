@@ -128,9 +128,10 @@ test('names.js and routing.js name the package files as the Go layout does (layo
 /**
  * Paths below the base that only the runtime uses, never files of a package (the packager never writes
  * them, so they cannot collide): the chunk store's CacheStorage keys, the worker's stats endpoint, its
- * debug switch's CacheStorage key, and the trackers' report endpoint (agent/report.js; on a tracker's host).
+ * debug switch's CacheStorage key, the trackers' report endpoint (agent/report.js; on a tracker's host), and
+ * the CacheStorage key of the manifest a peer's replaced (sw/manifest.js's fallback).
  */
-const runtimeOnly = ['planktos/pieces/', 'planktos/stats', 'planktos/debug', 'planktos/report'];
+const runtimeOnly = ['planktos/pieces/', 'planktos/stats', 'planktos/debug', 'planktos/report', 'planktos/manifest.fallback'];
 
 test('every package path written in the runtime sources is one of layout.json', () => {
   const src = new URL('../src/', import.meta.url);

@@ -37,6 +37,8 @@ export class AgentLink {
     this.asking = null;
     /** @type {(on: boolean) => void} told when an agent turns the debug log on or off */
     this.onDebug = () => {};
+    /** @type {(envelope: ArrayBuffer) => void} given a peer's envelope (op adopt) */
+    this.onAdopt = () => {};
   }
 
   /** Adopts a port sent by a leading page agent. @param {MessagePort} port */
@@ -71,6 +73,10 @@ export class AgentLink {
     const op = m && /** @type {any} */ (m).op;
     if (op === Op.bye) return this.drop(this.port);
     if (op === Op.debug) return this.onDebug(!!(/** @type {any} */ (m).on));
+    if (op === Op.adopt) {
+      const bytes = /** @type {any} */ (m).bytes;
+      return bytes instanceof ArrayBuffer ? this.onAdopt(bytes) : undefined;
+    }
     if (op === Op.reach) {
       this.reachedAt = /** @type {any} */ (m).ok ? Date.now() : 0;
       return;

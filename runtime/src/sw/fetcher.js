@@ -163,14 +163,8 @@ export class Fetcher {
   async open(m, key, start, length, whole = false) {
     const file = m.files[key];
     const slice = (/** @type {Blob} */ b) => b.slice(start, start + length);
-    const hot = this.hot.get(file.sha256);
-    if (hot) return { body: slice(hot), source: 'store' };
-    const local = await this.store.get(file.sha256).catch(() => null);
-    if (local && local.size === file.size) {
-      this.hot.add(file.sha256, local, true);
-      return { body: slice(local), source: 'store' };
-    }
-    if (file.size === 0) return { body: slice(new Blob([])), source: 'store' };
+    const kept = await this.stored(m, key, start, length);
+    if (kept) return kept;
     const p2p = m.runtime.p2p !== 'off' && file.torrent >= 0 && length > 0 && (!whole || file.size <= this.bufferLimit);
     /** @param {number} wait @returns {Promise<Opened|null>} */
     const peers = async (wait) => {
@@ -201,6 +195,26 @@ export class Fetcher {
     const s = await peers(OUTAGE_WAIT);
     this.waited(Date.now() - t0, !!s);
     return s;
+  }
+
+  /**
+   * Opens bytes [start, start+length) of a manifest file from this browser alone (the worker's memory,
+   * the store); null when it is not kept whole.
+   * @param {Manifest} m @param {string} key @param {number} start @param {number} length
+   * @returns {Promise<Opened|null>}
+   */
+  async stored(m, key, start, length) {
+    const file = m.files[key];
+    const slice = (/** @type {Blob} */ b) => b.slice(start, start + length);
+    const hot = this.hot.get(file.sha256);
+    if (hot) return { body: slice(hot), source: 'store' };
+    const local = await this.store.get(file.sha256).catch(() => null);
+    if (local && local.size === file.size) {
+      this.hot.add(file.sha256, local, true);
+      return { body: slice(local), source: 'store' };
+    }
+    if (file.size === 0) return { body: slice(new Blob([])), source: 'store' };
+    return null;
   }
 
   /**

@@ -3,7 +3,7 @@
 import { Store } from '../common/store.js';
 import { cachePrefix, filesCache, metaCache, piecesCache } from '../common/names.js';
 import { PieceStore } from '../common/pieces.js';
-import { ManifestKeeper, referencedHashes } from './manifest.js';
+import { ManifestKeeper } from './manifest.js';
 import { AgentLink } from './agent-link.js';
 import { Fetcher } from './fetcher.js';
 import { Stats } from './stats.js';
@@ -13,6 +13,7 @@ import { isInternal, notFoundKeys, relativePath, resolve } from './routing.js';
 import { importSite, passThrough, siteFetch } from './site-worker.js';
 import { debug } from '../common/debug.js';
 import { Op, WIN_AGENT, WIN_POLICY, WIN_STATS, WIN_UPDATE } from '../common/protocol.js';
+import { tellEnvelope, wireSigned } from './signed.js';
 
 /** @type {any} */
 const sw = self;
@@ -24,18 +25,23 @@ const store = new Store(base);
 const agent = new AgentLink();
 const stats = new Stats(base);
 const fetcher = new Fetcher({ base, store, agent });
+/** The pinned public key of a signed site (the packager's prelude), '' when none. */
+const pinned = typeof sw.planktosSite?.key === 'string' ? sw.planktosSite.key : '';
+// GC keeps what the manifest in force and its fallback (a peer's manifest replaced it) reference
 const manifests = new ManifestKeeper(base, (next) => {
   agent.notify({ op: Op.manifest, revision: next.revision });
-  fetcher.hot.retain(referencedHashes(next));
-  background(store.retain(referencedHashes(next)));
-  background(dropOldTorrents(next));
-  background(new PieceStore(base).retain(new Set(next.torrents.map((t) => t.infohash))));
-});
+  const keep = manifests.referenced();
+  fetcher.hot.retain(keep);
+  background(store.retain(keep));
+  background(dropOldTorrents());
+  background(new PieceStore(base).retain(manifests.torrents()));
+}, { key: pinned });
 
-/** Deletes kept .torrent files the manifest no longer lists. @param {import('./manifest.js').Manifest} m */
-async function dropOldTorrents(m) {
+/** Deletes kept .torrent files neither the manifest in force nor its fallback lists. */
+async function dropOldTorrents() {
   const cache = await caches.open(metaCache(base));
-  const keep = new Set(m.torrents.map((t) => new URL(t.url, sw.registration.scope).href));
+  const listed = [manifests.manifest, manifests.fallback].flatMap((m) => (m ? m.torrents : []));
+  const keep = new Set(listed.map((t) => new URL(t.url, sw.registration.scope).href));
   for (const req of await cache.keys()) {
     if (req.url.includes('/planktos/torrents/') && !keep.has(req.url)) await cache.delete(req);
   }
@@ -48,6 +54,7 @@ function background(p) {
   pending.push(p.catch(() => {}));
 }
 fetcher.background = background;
+wireSigned({ sw, base, manifests, agent, stats, background, settled: () => Promise.all(pending) });
 
 debug.who = 'worker';
 /** The debug switch, kept across worker restarts (an agent sets it: see common/debug.js). */
@@ -143,8 +150,7 @@ sw.addEventListener('activate', (/** @type {ExtendableEvent} */ e) => {
     await noteUncontrolled(sw.clients).catch(() => {});
     await sw.clients.claim();
     await dropOldCaches().catch(() => {});
-    const m = await manifests.current();
-    if (m) await store.retain(referencedHashes(m)).catch(() => {});
+    if (await manifests.current()) await store.retain(manifests.referenced()).catch(() => {});
   })());
 });
 
@@ -156,6 +162,7 @@ sw.addEventListener('message', (/** @type {ExtendableMessageEvent} */ e) => {
   if (d.planktos === WIN_AGENT) {
     agent.adopt(port);
     agent.notify({ op: Op.origin, up: manifests.originUp }); // null: not asked yet
+    e.waitUntil(tellEnvelope(manifests, agent).catch(() => {}));
   }
   if (d.planktos === WIN_STATS) e.waitUntil(report(port));
 });
@@ -170,6 +177,8 @@ async function report(port) {
     build: BUILD,
     base,
     revision: m ? m.revision : null,
+    manifest: m ? { revision: m.revision, sequence: m.sequence, from: manifests.from } : null,
+    signed: stats.signed,
     served: stats.served,
     waits: stats.waits,
     stored: m ? (await store.list()).size : 0,
@@ -214,9 +223,23 @@ async function handle(e, url, rel) {
     debug.log?.(req.url, '→ network: not in the package');
     return nav ? missingPage(e, m, rel) : notOurs(e);
   }
-  const res = await serveFile(req, m, route.key, { fetcher, stats });
+  const res = await serveFile(req, m, route.key, { fetcher, stats }) ?? await fromFallback(req, url);
   if (!res) debug.log?.(req.url, '→ network: no verified source answered for', route.key);
   return res ?? network(req);
+}
+
+/**
+ * The fallback revision's stored copy of a path (a peer's manifest is in force, and its file could
+ * not be had: no peer has it, its bytes failed their hash, the origin is down), or null.
+ * @param {Request} req @param {URL} url
+ */
+async function fromFallback(req, url) {
+  const fb = manifests.fallback;
+  const route = fb && resolve(url, base, fb.files);
+  if (!fb || !route || !route.key) return null;
+  const res = await serveFile(req, fb, route.key, { fetcher, stats, stored: true });
+  if (res) debug.log?.(req.url, '→ the previous revision\'s stored copy of', route.key);
+  return res;
 }
 
 /**

@@ -12,11 +12,12 @@ import { boundForMedia, MEDIA_SLICE, planResponse } from './range.js';
  * @param {Request} req
  * @param {Manifest} m
  * @param {string} key
- * @param {{fetcher: Fetcher, stats: Stats, status?: number}} ctx `status` forces a plain full answer
- *   with that status (the 404 page)
+ * @param {{fetcher: Fetcher, stats: Stats, status?: number, stored?: boolean}} ctx `status` forces a
+ *   plain full answer with that status (the 404 page); `stored`: only from this browser's store
+ *   (a fallback revision's copy)
  * @returns {Promise<Response|null>} null when no verified source answered (the network should)
  */
-export async function serveFile(req, m, key, { fetcher, stats, status }) {
+export async function serveFile(req, m, key, { fetcher, stats, status, stored }) {
   const file = m.files[key];
   const etag = `"${file.sha256}"`;
   let plan = status ? { status, start: 0, length: file.size } : planResponse(req.headers, file.size, etag);
@@ -48,7 +49,9 @@ export async function serveFile(req, m, key, { fetcher, stats, status }) {
   });
   if (plan.status === 206 && 'contentRange' in plan && plan.contentRange) headers.set('content-range', plan.contentRange);
   if (req.method === 'HEAD') return new Response(null, { status: plan.status, headers });
-  const opened = await fetcher.open(m, key, plan.start, plan.length, req.mode === 'navigate');
+  const opened = stored
+    ? await fetcher.stored(m, key, plan.start, plan.length)
+    : await fetcher.open(m, key, plan.start, plan.length, req.mode === 'navigate');
   if (!opened) return null;
   headers.set('x-planktos-source', opened.source);
   stats.add(opened.source, plan.length);

@@ -1,7 +1,13 @@
-// Counters of what the service worker served, by source, kept across service-worker restarts.
+// Counters of what the service worker served, by source, and of the signed manifests peers offered
+// it, kept across service-worker restarts.
 import { metaCache } from '../common/names.js';
 
 /** @typedef {'store'|'peers'|'http'|'network'} Source */
+/** @typedef {import('./manifest.js').Adoption} Adoption */
+/** @typedef {Exclude<Adoption, 'adopted'|'disabled'>} Refusal */
+
+/** Why a peer's envelope was refused (sw/manifest.js's Adoption, common/signed.js's Refusal). */
+const REFUSALS = /** @type {Refusal[]} */ (['signature', 'sequence', 'invalid', 'unpinned', 'unsupported']);
 
 export class Stats {
   /** @param {string} base */
@@ -16,8 +22,18 @@ export class Stats {
     };
     /** requests that waited for peers because HTTP failed: how many, how long in all, how many got them */
     this.waits = { requests: 0, ms: 0, served: 0 };
+    /**
+     * peers' envelopes (op adopt): taken over, kill switches obeyed, and refusals by reason
+     * @type {{adopted: number, disabled: number, refused: Record<Refusal, number>}}
+     */
+    this.signed = {
+      adopted: 0,
+      disabled: 0,
+      refused: /** @type {Record<Refusal, number>} */ (Object.fromEntries(REFUSALS.map((r) => [r, 0]))),
+    };
     /** @type {ReturnType<typeof setTimeout>|null} */
     this.timer = null;
+    this.stopped = false;
     this.loaded = this._load();
   }
 
@@ -34,6 +50,12 @@ export class Stats {
         this.waits.requests += w.requests | 0;
         this.waits.ms += w.ms;
         this.waits.served += w.served | 0;
+      }
+      const sg = saved?.signed;
+      if (sg) {
+        this.signed.adopted += sg.adopted | 0;
+        this.signed.disabled += sg.disabled | 0;
+        for (const r of REFUSALS) this.signed.refused[r] += sg.refused?.[r] | 0;
       }
       for (const k of /** @type {Source[]} */ (Object.keys(this.served))) {
         const s = saved?.[k];
@@ -70,14 +92,30 @@ export class Stats {
     this.changed();
   }
 
+  /** Counts what became of a peer's envelope. @param {Adoption} a */
+  adoption(a) {
+    if (a === 'adopted' || a === 'disabled') this.signed[a]++;
+    else this.signed.refused[a]++;
+    this.changed();
+  }
+
+  /** Stops keeping the counters (planktos is being removed: nothing may write its caches again). */
+  stop() {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
   changed() {
+    if (this.stopped) return;
     if (!this.timer) this.timer = setTimeout(() => { this.timer = null; void this.save(); }, 5000);
   }
 
   async save() {
     try {
       await this.loaded;
-      const body = JSON.stringify({ ...this.served, waits: this.waits });
+      if (this.stopped) return;
+      const body = JSON.stringify({ ...this.served, waits: this.waits, signed: this.signed });
       await (await caches.open(metaCache(this.base))).put(this.key, new Response(body));
     } catch {
       // counters are best effort
