@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/planktos/planktos/manifest"
+	"github.com/planktos/planktos/status"
+	"github.com/planktos/planktos/tracker"
 )
 
 // Handler serves a packaged site from a folder.
@@ -47,8 +49,13 @@ type Handler struct {
 	// own ICE servers: previewing browsers learn their server-reflexive address from this server and can
 	// still use the package's TURN servers. Without LocalTracker it has no effect.
 	STUNPort int
-	// Sent counts the body bytes sent.
-	Sent atomic.Int64
+	// Status, if set, answers the owner's dashboard (package status) at /planktos/status….
+	Status http.Handler
+	// Reports, if set, takes visitors' reports (tracker.Reports) at tracker.ReportPath.
+	Reports http.Handler
+	// Sent counts the body bytes sent; Served only those of 2xx responses, and Requests the requests
+	// answered (the tracker's, the dashboard's and reports aside).
+	Sent, Served, Requests atomic.Int64
 
 	served atomic.Pointer[servedManifest]
 }
@@ -58,10 +65,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Tracker.ServeHTTP(w, r) // unwrapped: the WebSocket upgrade hijacks the connection
 		return
 	}
+	if h.Status != nil && status.Owns(r.URL.Path) {
+		h.Status.ServeHTTP(w, r) // unwrapped and uncounted: its event stream never ends
+		return
+	}
+	if h.Reports != nil && r.URL.Path == tracker.ReportPath {
+		h.Reports.ServeHTTP(w, r)
+		return
+	}
 	start := time.Now()
 	cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
 	h.serve(cw, r)
 	h.Sent.Add(cw.n)
+	h.Requests.Add(1)
+	if cw.status >= 200 && cw.status < 300 {
+		h.Served.Add(cw.n)
+	}
 	if h.Log != nil {
 		h.Log.Printf("%s %s %d %d range=%q %s", r.Method, r.URL.Path, cw.status, cw.n, r.Header.Get("Range"),
 			time.Since(start).Round(time.Microsecond))
