@@ -241,3 +241,16 @@ test('a disabled manifest from a peer: the kill switch travels', async () => {
   assert.equal(await k.revalidate(), null);
   assert.equal(await k.adopt((await s.pack(3)).envelope), 'disabled');
 });
+
+test('a peer\'s manifest of the same revision with other files: the one it replaced is still its fallback', async () => {
+  stubCaches();
+  const s = await signer();
+  const p1 = await s.pack(1);
+  origin({ manifest: p1.bytes, sig: p1.sig });
+  const { k } = keeper(s.key);
+  await k.revalidate();
+  const files = { ...golden.files, 'about/index.html': { ...golden.files['index.html'], sha256: 'c'.repeat(64) } };
+  assert.equal(await k.adopt((await s.pack(2, { revision: 'r1', files })).envelope), 'adopted');
+  assert.deepEqual([k.manifest?.revision, k.fallback?.sequence], ['r1', 1]);
+  assert.ok(k.referenced().has(golden.files['index.html'].sha256) && k.referenced().has('c'.repeat(64)));
+});

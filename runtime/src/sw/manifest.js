@@ -334,7 +334,7 @@ export class ManifestKeeper {
       }
       const next = applyOverrides(r.manifest, this._overrideHeaders());
       const cache = await caches.open(metaCache(this.base));
-      if (cur && cur.revision !== next.revision) {
+      if (cur) { // (also of the same revision: a package whose files do not match it may come)
         const old = await cache.match(this.key);
         if (old) await cache.put(this.fallbackKey, old);
         this.fallback = cur;
