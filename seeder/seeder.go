@@ -15,6 +15,10 @@
 // (Config.UploadRate), and no file content is held in memory beyond the chunks being sent; what memory
 // grows with is the number of torrents (a few KB each, plus the one WebRTC offer anacrolix keeps
 // outstanding per torrent and tracker) and the number of connected browsers.
+//
+// A signed package's seeder also serves its signed manifest to peers (ut_planktos, on every
+// connection and in the site swarm: see site.go and exchange.go), so that a new revision, or the
+// kill switch, reaches returning visitors while the site's web server is down.
 package seeder
 
 import (
@@ -78,13 +82,17 @@ type Seeder struct {
 	cfg   Config
 	cl    *torrent.Client
 	store *store
+	x     *exchange // ut_planktos on every connection
 
 	mu       sync.Mutex
 	stamp    stamp // of the manifest last read
 	revision string
 	torrents map[metainfo.Hash]*torrent.Torrent
-	gone     int64  // bytes uploaded by torrents dropped since
-	lastErr  string // the last reload problem logged, so that it is logged once
+	site     *torrent.Torrent // the site swarm of a signed package, nil otherwise
+	gone     int64            // bytes uploaded by torrents dropped since
+	lastErr  string           // the last reload problem logged, so that it is logged once
+	// lastSigErr is the last signature problem logged (offerSigned), so that it is logged once
+	lastSigErr string
 
 	stop      chan struct{} // closed by Close: the manifest watch ends
 	watching  sync.WaitGroup
@@ -112,7 +120,7 @@ func New(cfg Config) (*Seeder, error) {
 		return nil, fmt.Errorf("seeder: %w", err)
 	}
 	cfg.Dir = dir
-	m, st, err := readManifest(dir)
+	m, b, st, err := readManifest(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -121,13 +129,14 @@ func New(cfg Config) (*Seeder, error) {
 		ice = m.Runtime.ICEServers
 	}
 	st0 := &store{dir: filepath.Join(dir, filepath.FromSlash(manifest.FilesPrefix)), verify: cfg.Verify}
-	cl, err := torrent.NewClient(clientConfig(cfg, ice, st0))
+	x := newExchange()
+	cl, err := torrent.NewClient(clientConfig(cfg, ice, st0, x))
 	if err != nil {
 		return nil, fmt.Errorf("seeder: start the torrent client: %w", err)
 	}
-	s := &Seeder{cfg: cfg, cl: cl, torrents: map[metainfo.Hash]*torrent.Torrent{}, store: st0,
+	s := &Seeder{cfg: cfg, cl: cl, torrents: map[metainfo.Hash]*torrent.Torrent{}, store: st0, x: x,
 		stop: make(chan struct{})}
-	if err := s.follow(m, st); err != nil {
+	if err := s.follow(m, b, st); err != nil {
 		cl.Close()
 		return nil, err
 	}
@@ -135,8 +144,8 @@ func New(cfg Config) (*Seeder, error) {
 	return s, nil
 }
 
-// clientConfig is an anacrolix client that only seeds over WebRTC.
-func clientConfig(cfg Config, ice []manifest.ICEServer, st *store) *torrent.ClientConfig {
+// clientConfig is an anacrolix client that only seeds over WebRTC, and speaks ut_planktos through x.
+func clientConfig(cfg Config, ice []manifest.ICEServer, st *store, x *exchange) *torrent.ClientConfig {
 	c := torrent.NewDefaultClientConfig()
 	c.Seed = true
 	c.NoDHT, c.DisablePEX, c.DisableWebseeds = true, true, true
@@ -157,6 +166,7 @@ func clientConfig(cfg Config, ice []manifest.ICEServer, st *store) *torrent.Clie
 		w = cfg.Log.Writer()
 	}
 	c.Slogger = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	x.install(&c.Callbacks)
 	return c
 }
 
@@ -175,8 +185,8 @@ func (s *Seeder) watch() {
 }
 
 // Reload reads the manifest if its file changed, and follows a new revision. A manifest that cannot
-// be read (for instance while planktos writes it) is logged once and retried at the next call; the
-// torrents seeded so far stay.
+// be read (for instance while planktos writes it), or a signed one whose signature does not verify, is
+// logged once and retried at the next call; the torrents seeded and the manifest offered so far stay.
 func (s *Seeder) Reload() {
 	fi, err := os.Stat(manifestPath(s.cfg.Dir))
 	s.mu.Lock()
@@ -185,9 +195,9 @@ func (s *Seeder) Reload() {
 	if same {
 		return
 	}
-	m, st, err := readManifest(s.cfg.Dir)
+	m, b, st, err := readManifest(s.cfg.Dir)
 	if err == nil {
-		err = s.follow(m, st)
+		err = s.follow(m, b, st)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -202,25 +212,26 @@ func (s *Seeder) Reload() {
 
 func manifestPath(dir string) string { return filepath.Join(dir, filepath.FromSlash(manifest.Path)) }
 
-func readManifest(dir string) (*manifest.Manifest, stamp, error) {
+// readManifest reads the package's manifest: parsed, its exact bytes, and the file's stamp.
+func readManifest(dir string) (*manifest.Manifest, []byte, stamp, error) {
 	f, err := os.Open(manifestPath(dir))
 	if err != nil {
-		return nil, stamp{}, fmt.Errorf("seeder: %w (package the site first: planktos hugo)", err)
+		return nil, nil, stamp{}, fmt.Errorf("seeder: %w (package the site first: planktos hugo)", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, stamp{}, fmt.Errorf("seeder: %w", err)
+		return nil, nil, stamp{}, fmt.Errorf("seeder: %w", err)
 	}
 	b, err := io.ReadAll(io.LimitReader(f, 256<<20))
 	if err != nil {
-		return nil, stamp{}, fmt.Errorf("seeder: read %s: %w", f.Name(), err)
+		return nil, nil, stamp{}, fmt.Errorf("seeder: read %s: %w", f.Name(), err)
 	}
 	m, err := manifest.Parse(b)
 	if err != nil {
-		return nil, stamp{}, fmt.Errorf("seeder: %s: %w", f.Name(), err)
+		return nil, nil, stamp{}, fmt.Errorf("seeder: %s: %w", f.Name(), err)
 	}
-	return m, stamp{fi.ModTime(), fi.Size()}, nil
+	return m, b, stamp{fi.ModTime(), fi.Size()}, nil
 }
 
 // trackers are the announce URLs for m: WebSocket ones only (browsers speak nothing else).
@@ -237,17 +248,38 @@ func (s *Seeder) trackers(m *manifest.Manifest) []string {
 	return slices.Compact(out)
 }
 
-// follow makes the seeded torrents those of m: it adds the new ones first, then drops the ones m no
-// longer lists.
-func (s *Seeder) follow(m *manifest.Manifest, st stamp) error {
+// follow makes the seeded torrents those of m (whose bytes are b): it adds the new ones first, then
+// drops the ones m no longer lists; then it offers m to peers if it is signed (offerSigned). A signature
+// that does not verify is logged once and fails nothing, but the stamp is not kept, so that the next
+// Reload reads the files again.
+func (s *Seeder) follow(m *manifest.Manifest, b []byte, st stamp) error {
 	trackers := s.trackers(m)
 	if len(trackers) == 0 {
 		return fmt.Errorf("seeder: revision %.12s: %w", m.Revision, ErrNoTracker)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.followTorrents(m, trackers); err != nil {
+		return err
+	}
+	s.stamp = st
+	err := s.offerSigned(m, b, trackers)
+	if err != nil {
+		s.stamp = stamp{}
+		if err.Error() != s.lastSigErr {
+			s.logf("%v", err)
+		}
+	}
+	s.lastSigErr = ""
+	if err != nil {
+		s.lastSigErr = err.Error()
+	}
+	return nil
+}
+
+// followTorrents is follow's part for the package's torrents; s.mu is held.
+func (s *Seeder) followTorrents(m *manifest.Manifest, trackers []string) error {
 	if m.Revision == s.revision {
-		s.stamp = st
 		return nil
 	}
 	want := map[metainfo.Hash]bool{}
@@ -293,7 +325,7 @@ func (s *Seeder) follow(m *manifest.Manifest, st stamp) error {
 		s.logf("followed revision %.12s → %.12s: %d torrents added, %d dropped, %d kept", s.revision,
 			m.Revision, len(added), dropped, len(s.torrents)-len(added))
 	}
-	s.revision, s.stamp = m.Revision, st
+	s.revision = m.Revision
 	return nil
 }
 

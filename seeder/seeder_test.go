@@ -86,7 +86,9 @@ func pack(t *testing.T, o *origin, dir string) *manifest.Manifest {
 // startSeeder runs a seeder on dir until the test ends.
 func startSeeder(t *testing.T, cfg seeder.Config) *seeder.Seeder {
 	t.Helper()
-	cfg.Log = log.New(testWriter{t}, "seeder: ", 0)
+	if cfg.Log == nil {
+		cfg.Log = log.New(testWriter{t}, "seeder: ", 0)
+	}
 	cfg.Poll = 100 * time.Millisecond
 	s, err := seeder.New(cfg)
 	if err != nil {

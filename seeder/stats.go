@@ -13,6 +13,9 @@ type Stats struct {
 	Peers    int            `json:"peers"`    // peer connections open now, all torrents together
 	Uploaded int64          `json:"uploaded"` // piece bytes sent since the start, dropped torrents included
 	Torrents []TorrentStats `json:"torrents"` // the torrents seeded now, by infohash
+	// Site is the signed manifest's exchange (site.go), nil for an unsigned package. Its site swarm
+	// is not a torrent of the package: it is in neither Torrents nor Peers.
+	Site *SiteStats `json:"site,omitempty"`
 }
 
 // TorrentStats is one torrent's share of Stats.
@@ -29,7 +32,7 @@ type TorrentStats struct {
 func (s *Seeder) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{Revision: s.revision, Uploaded: s.gone}
+	st := Stats{Revision: s.revision, Uploaded: s.gone, Site: s.siteStats()}
 	for ih, t := range s.torrents {
 		ts := t.Stats()
 		up := ts.BytesWrittenData.Int64()
