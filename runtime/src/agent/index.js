@@ -7,13 +7,15 @@
 import { Store } from '../common/store.js';
 import { agentCountsKey, agentLock, metaCache, manifestURL, fileURL, keyURL } from '../common/names.js';
 import { verify } from '../common/verify.js';
-import { parseManifest } from '../common/manifest.js';
+import { manifestFrom } from '../common/manifest.js';
 import { AgentServer } from './server.js';
 import { prefetchPlan, pool } from './prefetch.js';
 import { meteredConnection, optedOut, p2pMode } from './policy.js';
 import { Swarm } from './swarm.js';
+import { Exchange } from './exchange.js';
 import { repairOnControl } from './repair.js';
 import { Op, WIN_AGENT, WIN_NEED_AGENT } from '../common/protocol.js';
+import { reloadOnRevision } from './revision.js';
 import { debug, debugWanted } from '../common/debug.js';
 import { startReports } from './report.js';
 import { loadBadge } from '../badge/load.js';
@@ -32,6 +34,9 @@ class Agent {
     this.manifest = null;
     /** @type {Swarm|null} */
     this.swarm = null;
+    /** signed manifests between peers (ut_planktos); a test may `hold` any bytes to act as a hostile peer */
+    this.exchange = new Exchange();
+    this.exchange.onAdopt = (bytes) => this.port?.postMessage({ op: Op.adopt, bytes }, [bytes]);
     /** @type {Counts} bytes from peers, over HTTP and uploaded, across this site's agents */
     this.counts = loadCounts();
     /** @type {ReturnType<typeof setTimeout>|undefined} */
@@ -96,11 +101,10 @@ class Agent {
     if (this.swarm?.firstPeerAt != null) this.port.postMessage({ op: Op.reach, ok: true });
   }
 
-  /** Reads the manifest the service worker keeps (or, failing that, the origin's). */
+  /** Reads the manifest the service worker keeps (or, failing that, the origin's), with a preview's overrides. */
   async loadManifest() {
     const key = new URL(manifestURL(base), location.href).href;
-    const res = await (await caches.open(metaCache(base))).match(key) ?? await fetch(key);
-    return parseManifest(await res.json());
+    return manifestFrom(await (await caches.open(metaCache(base))).match(key) ?? await fetch(key));
   }
 
   /**
@@ -135,7 +139,7 @@ class Agent {
       this.swarm = null;
     }
     if (p2p && !this.swarm) {
-      this.swarm = new Swarm(base, this.store, m, this.counts);
+      this.swarm = new Swarm(base, this.store, m, this.counts, this.exchange);
       this.swarm.originUp = this.originUp;
       this.swarm.onPeer = () => this.schedulePrefetch();
       // the service worker waits for peers only where they proved reachable (see sw/agent-link.js)
@@ -171,6 +175,7 @@ class Agent {
       if (this.originUp && !was && this.swarm && this.manifest) void this.swarm.sync(this.manifest).catch(() => {});
     }
     if (msg.op === Op.manifest) void this.reload().catch(() => {});
+    if (msg.op === Op.envelope) this.exchange.hold(msg.key, msg.sequence, msg.bytes);
     if (msg.op === Op.policy) void this.reload(true).catch(() => {});
   }
 
@@ -280,6 +285,8 @@ class Agent {
       timeline: { script: ms(loadedAt), swarm: ms(sw?.times.start), ready: ms(sw?.times.ready), tracker: ms(sw?.times.tracker) },
       downloaded: { peers: this.counts.peers, http: this.counts.http },
       uploaded: this.counts.uploaded,
+      // ut_planktos: offers, requests, wire bytes both ways, envelopes handed to the worker, peers refused
+      exchange: this.exchange.stats(),
     };
   }
 }
@@ -313,6 +320,7 @@ function main() {
   // in every page, leading or not: the badge shows this browser's figures (nothing loads when it is off)
   void loadBadge(base, /** @type {any} */ (window).planktos?.ready).catch(() => {});
   repairOnControl();
+  reloadOnRevision(base); // before the lock: every tab follows a revision from peers
   void navigator.locks.request(agentLock(base), async () => {
     const agent = new Agent();
     /** @type {any} */ (window).planktosAgent = agent;

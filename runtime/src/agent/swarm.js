@@ -4,6 +4,13 @@
 // counts bytes. It also learns whether peers can be reached at all: when the trackers name peers but no
 // connection forms (no STUN server, a strict NAT), it says so (see unreachable), and nothing waits for
 // peers until one connects.
+//
+// Signed manifests travel on every wire it opens (ut_planktos, see exchange.js), and a signed site's
+// agent also joins its site swarm (siteSwarm of the manifest's key): a torrent without metadata, never
+// counted as joined, where visitors on different revisions (no torrent in common) and the Go seeder
+// meet. A torrent whose .torrent cannot be had from the cache or the origin (a revision that came from
+// peers while the origin is down) is joined by infohash; its metadata comes from peers (BEP 9, checked
+// against the infohash) and is kept as a fetched .torrent is.
 import WebTorrent from 'webtorrent/dist/webtorrent.min.js';
 import { chunkStoreClass } from './chunk-store.js';
 import { MAX_JOINED, Presence, leastUsed, seedSet, torrentsByHash } from './joins.js';
@@ -12,6 +19,7 @@ import { metaCache, unreachableKey } from '../common/names.js';
 import { PieceStore } from '../common/pieces.js';
 import { allow, markMissing, onBadPiece, pieceSpan, refuse, rescanPieces } from './webtorrent.js';
 import { debug } from '../common/debug.js';
+import { siteSwarm } from '../common/exchange.js';
 
 /**
  * ms a background download (prefetch) waits for peers after the swarm was joined, while the trackers
@@ -27,6 +35,11 @@ const UNREACHABLE_FOR = 10 * 60 * 1000;
  * every joined torrent; a swarm of a site's visitors is small, and more peers come from their offers.
  */
 const OFFERS = 2;
+/**
+ * ms that following a manifest (sync) waits for the metadata of torrents joined by infohash; later, once
+ * it arrives, onPeer says so (a prefetch goes again).
+ */
+const METADATA_WAIT = PEER_GRACE;
 
 /** @typedef {import('../common/manifest.js').Manifest} Manifest */
 /** @typedef {import('../common/store.js').Store} Store */
@@ -46,10 +59,14 @@ export class Swarm {
    * @param {Store} store
    * @param {Manifest} m
    * @param {{peers: number, uploaded: number}} counts
+   * @param {import('./exchange.js').Exchange|null} exchange ut_planktos, put on every wire
    */
-  constructor(base, store, m, counts) {
+  constructor(base, store, m, counts, exchange = null) {
     this.base = base;
     this.counts = counts;
+    this.exchange = exchange;
+    /** @type {{id: string, torrent: any}|null} the site swarm joined: its key and trackers, and torrent */
+    this.site = null;
     /** whether peers may download from here (see setUploads) */
     this.uploads = true;
     this.client = new WebTorrent({
@@ -138,15 +155,34 @@ export class Swarm {
   async sync(m) {
     this.m = m;
     this.where = torrentsByHash(m);
+    void this.joinSite(m).catch(() => {});
     const want = new Set(m.torrents.map((t) => t.infohash));
     for (const ih of this.torrents.keys()) if (!want.has(ih)) this.leave(ih);
-    let stored = await this.store.list();
-    if (!this.originUp) {
-      const kept = await this.keptTorrents();
-      stored = new Set([...stored].filter((sha) => kept.has(this.where.get(sha)?.infohash ?? '')));
-    }
-    const seed = seedSet(this.where, stored, MAX_JOINED - this.torrents.size);
-    await Promise.all(seed.map((t) => this.join(t).catch(() => {})));
+    const seed = seedSet(this.where, await this.store.list(), MAX_JOINED - this.torrents.size);
+    await Promise.all(seed.map((t) => within(this.join(t).catch(() => {}), METADATA_WAIT)));
+  }
+
+  /**
+   * Joins the site swarm of the manifest's key with its trackers (leaving the one of another key or
+   * trackers); an unsigned manifest has none.
+   * @param {Manifest} m
+   */
+  async joinSite(m) {
+    const id = m.key ? JSON.stringify([m.key, m.trackers]) : '';
+    if (this.site?.id === id || (!this.site && !id)) return;
+    this.site?.torrent?.destroy();
+    this.site = id ? { id, torrent: null } : null;
+    if (!id || !this.exchange) return;
+    const ih = await siteSwarm(m.key);
+    if (this.site?.id !== id || this.client.destroyed) return;
+    const t = this.client.add(`magnet:?xt=urn:btih:${ih}`, { announce: m.trackers, deselect: true });
+    this.site.torrent = t;
+    t.on('error', () => {});
+    t.on('wire', (/** @type {any} */ wire) => {
+      debug.log?.('peer connected', wire.remoteAddress, wire.type, 'in the site swarm', ih);
+      this.exchange?.attach(wire);
+      if (!this.uploads) refuse(wire);
+    });
   }
 
   /**
@@ -181,7 +217,7 @@ export class Swarm {
     // kept). skipVerify marks every piece verified; on 'ready' — before WebTorrent looks at its
     // bitfield, tells peers or selects anything — the other pieces touching a file not in the store
     // are unmarked.
-    const t = this.client.add(buf, {
+    const t = this.client.add(buf ?? `magnet:?xt=urn:btih:${entry.infohash}`, {
       announce: m.trackers, store: this.Store, deselect: true, storeCacheSlots: 0, destroyStoreOnDestroy: false,
       skipVerify: true, storeOpts: { kept },
     });
@@ -228,6 +264,11 @@ export class Swarm {
       }
       senders.delete(i);
     });
+    if (!buf) {
+      debug.log?.('joining', entry.infohash, 'by infohash: its .torrent is neither kept nor fetched; metadata from peers');
+      t.once('metadata', () => void this.keepTorrent(entry, t.torrentFile).catch(() => {}));
+      t.once('ready', () => this.onPeer()); // files that could not come from peers before may now
+    }
     t.on('error', () => this.leave(entry.infohash));
     t.on('infoHash', () => { if (t.infoHash !== entry.infohash) this.leave(entry.infohash); });
     t.on('wire', (/** @type {any} */ wire) => {
@@ -237,6 +278,7 @@ export class Swarm {
         return void wire.destroy();
       }
       debug.log?.('peer connected', wire.remoteAddress, wire.type, 'in', entry.infohash);
+      this.exchange?.attach(wire);
       wire.once('close', () => debug.log?.('peer left', wire.remoteAddress, 'of', entry.infohash));
       wire.on('piece', (/** @type {number} */ i) => {
         let s = senders.get(i);
@@ -262,9 +304,11 @@ export class Swarm {
    * @param {boolean} on
    */
   setUploads(on) {
+    this.exchange?.setUploads(on);
     if (on === this.uploads) return;
     this.uploads = on;
-    for (const t of this.torrents.values()) {
+    for (const t of [...this.torrents.values(), this.site?.torrent]) {
+      if (!t) continue;
       for (const w of t.wires) {
         if (on) allow(w);
         else refuse(w);
@@ -282,31 +326,36 @@ export class Swarm {
 
   /**
    * A .torrent, kept in the site's meta cache: its URL names its infohash, so a kept copy never goes
-   * stale, and the swarm can be joined (and the store seeded) while the origin is down.
+   * stale, and the swarm can be joined (and the store seeded) while the origin is down. null when it is
+   * neither kept nor fetched (the origin is down, or failed): the torrent is joined by infohash.
    * @param {import('../common/manifest.js').TorrentEntry} entry
+   * @returns {Promise<Uint8Array|null>}
    */
   async torrentFile(entry) {
-    const url = new URL(entry.url, location.origin + this.base).href;
+    const url = this.torrentURL(entry);
     const cache = await caches.open(metaCache(this.base));
     let res = await cache.match(url);
     if (!res) {
-      if (!this.originUp) throw new Error(`torrent ${entry.infohash}: not kept, and the origin is down`);
-      res = await fetch(url);
-      if (!res.ok) throw new Error(`torrent ${entry.infohash}: HTTP ${res.status}`);
+      if (!this.originUp) return null; // fetching would fail, and log on the page's console
+      res = await fetch(url).catch(() => undefined);
+      if (!res?.ok) return null;
       await cache.put(url, res.clone());
     }
     return new Uint8Array(await res.arrayBuffer());
   }
 
-  /** The infohashes whose .torrent is kept in the site's meta cache. @returns {Promise<Set<string>>} */
-  async keptTorrents() {
+  /** @param {import('../common/manifest.js').TorrentEntry} entry */
+  torrentURL(entry) {
+    return new URL(entry.url, location.origin + this.base).href;
+  }
+
+  /**
+   * Keeps a .torrent whose metadata came from peers, as a fetched one is kept.
+   * @param {import('../common/manifest.js').TorrentEntry} entry @param {Uint8Array} buf
+   */
+  async keepTorrent(entry, buf) {
     const cache = await caches.open(metaCache(this.base));
-    const out = new Set();
-    for (const req of await cache.keys()) {
-      const m = /\/planktos\/torrents\/([0-9a-f]{40})\.torrent$/.exec(req.url);
-      if (m) out.add(m[1]);
-    }
-    return out;
+    await cache.put(this.torrentURL(entry), new Response(new Uint8Array(buf), { headers: { 'content-type': 'application/x-bittorrent' } }));
   }
 
   /** The torrent file holding `sha`, if its torrent is joined and ready. @param {string} sha */
@@ -328,7 +377,7 @@ export class Swarm {
     // nothing to wait for: a torrent joined now has no peer yet (and costs announces and offers)
     if (wait <= 0 && !this.torrents.has(entry.infohash)) return null;
     const deadline = Date.now() + wait;
-    await this.join(entry).catch(() => {});
+    await within(this.join(entry).catch(() => {}), wait); // a join by infohash waits for its metadata
     const u = this.use.get(entry.infohash);
     if (!u) return null;
     u.used = Date.now();
@@ -399,6 +448,14 @@ export class Swarm {
 
   destroy() {
     clearTimeout(this.reachTimer);
+    this.site = null;
     this.client.destroy(() => {});
   }
+}
+
+/** Resolves when p does, or after ms at most. @param {Promise<unknown>} p @param {number} ms */
+function within(p, ms) {
+  /** @type {ReturnType<typeof setTimeout>|undefined} */
+  let t;
+  return Promise.race([p, new Promise((r) => { t = setTimeout(r, ms); })]).finally(() => clearTimeout(t));
 }
