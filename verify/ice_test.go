@@ -58,10 +58,10 @@ func iceCheck(t *testing.T, o options, roots *x509.CertPool) verify.Check {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Checks) != 11 || rep.Checks[10].Name != verify.CheckICE || rep.Checks[10].Step != verify.StepICE {
+	if len(rep.Checks) != 12 || rep.Checks[11].Name != verify.CheckICE || rep.Checks[11].Step != verify.StepICE {
 		t.Fatalf("checks %+v", rep.Checks)
 	}
-	return rep.Checks[10]
+	return rep.Checks[11]
 }
 
 // TestICESTUN: a STUN server that answers passes, with the address it mapped; one that never answers

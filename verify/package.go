@@ -35,7 +35,7 @@ func (r *run) checkManifest(ctx context.Context) Check {
 	if err != nil {
 		return fail(CheckManifest, fixRepack+" (with this version of planktos)", "%s: %v", r.src.where(manifestPath), err)
 	}
-	r.m, r.rep.Revision = m, m.Revision
+	r.m, r.raw, r.rep.Revision = m, b, m.Revision
 	if r.web != nil && m.Base != r.web.base.Path {
 		return fail(CheckManifest, "package the site for the URL it is served at (baseURL in hugo.toml, or "+
 			"`planktos pack --base-url`), or verify the URL it was packaged for",

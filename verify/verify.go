@@ -2,9 +2,9 @@
 // against what visitors' browsers rely on, and names, for every broken promise, what the owner should fix.
 //
 // Run performs the same list of checks on every target (the Check* names), in five steps: the package
-// (manifest ↔ store ↔ torrents), the pages (each loads planktos/install.js), the hosting (service worker,
-// HTTPS, Range requests, cache headers), the trackers (a WebSocket handshake with each) and the ICE
-// servers (a STUN Binding or TURN Allocate request to each, from a folder as from a URL). Every Check
+// (manifest ↔ signature ↔ store ↔ torrents), the pages (each loads planktos/install.js), the hosting
+// (service worker, HTTPS, Range requests, cache headers), the trackers (a WebSocket handshake with each)
+// and the ICE servers (a STUN Binding or TURN Allocate request to each, from a folder as from a URL). Every Check
 // passes, fails, warns (it works, but not as well as it could) or is skipped (it does not apply: a folder
 // has no HTTP headers). A Check that fails or warns carries a Fix: one sentence the owner can act on.
 //
@@ -42,6 +42,7 @@ import (
 // The checks, in the order Run performs them.
 const (
 	CheckManifest      = "manifest"       // planktos/manifest.json reads, parses, and its base is where the site is served
+	CheckSignature     = "signature"      // a signed package's manifest.sig verifies, and planktos.sw.js pins its key
 	CheckStore         = "store"          // every manifest file's store copy exists with its size and SHA-256
 	CheckTorrents      = "torrents"       // every torrent parses, has its infohash, carries its entries' store files, hashes to the store
 	CheckRootTorrent   = "root torrent"   // planktos/root.torrent is the one torrent, or lists them all
@@ -214,7 +215,7 @@ func Run(ctx context.Context, target string, opts Options) (*Report, error) {
 		title  string
 		checks []func(context.Context) Check
 	}{
-		{StepPackage, []func(context.Context) Check{r.checkManifest, r.checkStore, r.checkTorrents, r.checkRoot}},
+		{StepPackage, []func(context.Context) Check{r.checkManifest, r.checkSignature, r.checkStore, r.checkTorrents, r.checkRoot}},
 		{StepPages, []func(context.Context) Check{r.checkPages}},
 		{StepHosting, []func(context.Context) Check{r.checkServiceWorker, r.checkHTTPS, r.checkRange, r.checkCache}},
 		{StepTrackers, []func(context.Context) Check{r.checkTrackers}},
@@ -246,6 +247,7 @@ type run struct {
 	web      *httpSource // nil for a folder
 	rep      *Report
 	m        *manifest.Manifest
+	raw      []byte            // the manifest's exact bytes
 	torrents map[string][]byte // .torrent bytes by infohash, as read by checkTorrents
 }
 

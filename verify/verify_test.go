@@ -57,6 +57,7 @@ type options struct {
 	wrap    func(http.Handler) http.Handler
 	ice     []config.ICEServer // the package's ice_servers (default: a STUN server of the test's)
 	noICE   bool               // no ice_servers at all
+	key     string             // signing_key: a key file (default: unsigned)
 }
 
 func newSite(t *testing.T, o options, noTracker bool) *site {
@@ -92,6 +93,7 @@ func newSite(t *testing.T, o options, noTracker bool) *site {
 		o.ice = []config.ICEServer{{URLs: []string{"stun:" + st.Addr().String()}}}
 	}
 	cfg.ICEServers = o.ice
+	cfg.SigningKey = o.key
 	res, err := packager.Pack(context.Background(), afero.NewOsFs(), packager.Options{Root: dir, BaseURL: base, Config: cfg})
 	if err != nil {
 		t.Fatal(err)
@@ -138,8 +140,8 @@ func expect(t *testing.T, rep *verify.Report, fails ...string) {
 	for _, f := range fails {
 		want[f] = true
 	}
-	if len(rep.Checks) != 11 {
-		t.Errorf("%d checks, want 11", len(rep.Checks))
+	if len(rep.Checks) != 12 {
+		t.Errorf("%d checks, want 12", len(rep.Checks))
 	}
 	for _, c := range rep.Checks {
 		switch {
@@ -369,7 +371,7 @@ func TestBrokenFolder(t *testing.T) {
 			s := newSite(t, tc.o, false)
 			rep := s.verify(t, s.dir)
 			if tc.fails[0] == verify.CheckManifest { // nothing else can be checked, but planktos.sw.js is there
-				if c := check(rep, verify.CheckManifest); c.OK || !strings.Contains(c.Message, tc.want) || rep.Count(verify.Skip) != 9 ||
+				if c := check(rep, verify.CheckManifest); c.OK || !strings.Contains(c.Message, tc.want) || rep.Count(verify.Skip) != 10 ||
 					!check(rep, verify.CheckServiceWorker).OK {
 					t.Errorf("%+v, %d skipped", c, rep.Count(verify.Skip))
 				}

@@ -49,7 +49,7 @@ func TestVerify(t *testing.T) {
 	code, out, errs := run(t, dir, "verify", "public")
 	for _, want := range []string{"Verifying public", "[Package]", "✓ store:", "✓ pages:", "[Hosting]", "- range requests:",
 		"✓ trackers:", "[ICE servers]", "✓ ice servers: 1 ICE server answered: stun:127.0.0.1:",
-		"Verified public: all 11 checks fine"} {
+		"Verified public: all 12 checks fine"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("verify public: exit %d, output lacks %q:\n%s%s", code, want, out, errs)
 		}
@@ -57,7 +57,7 @@ func TestVerify(t *testing.T) {
 
 	code, out, errs = run(t, dir, "verify", "--json", site)
 	var res verifyResult
-	if err := json.Unmarshal([]byte(out), &res); err != nil || code != 0 || !res.OK || len(res.Checks) != 11 {
+	if err := json.Unmarshal([]byte(out), &res); err != nil || code != 0 || !res.OK || len(res.Checks) != 12 {
 		t.Fatalf("verify --json %s: exit %d, %v, %+v\n%s%s", site, code, err, res, out, errs)
 	}
 	for _, c := range res.Checks {
@@ -75,12 +75,12 @@ func TestVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errs = run(t, dir, "verify", site)
-	for _, want := range []string{"✗ store:", "is missing", "  fix: run `planktos hugo`", "✓ pages:", "2 of 11 checks failed"} {
+	for _, want := range []string{"✗ store:", "is missing", "  fix: run `planktos hugo`", "✓ pages:", "2 of 12 checks failed"} {
 		if code != 1 || !strings.Contains(out, want) {
 			t.Errorf("broken store: exit %d, output lacks %q:\n%s", code, want, out)
 		}
 	}
-	if !strings.Contains(errs, "error: 2 of 11 checks failed: store, torrents") {
+	if !strings.Contains(errs, "error: 2 of 12 checks failed: store, torrents") {
 		t.Errorf("stderr %q", errs)
 	}
 	if code, out, errs = run(t, dir, "verify", "--quiet", site); code != 1 || out != "" || !strings.Contains(errs, "✗ store:") {
