@@ -103,6 +103,7 @@ a local store, from each other over WebRTC, or over HTTP — whichever is verifi
 	root.SetFlagErrorFunc(usage)
 	root.AddCommand(newHugoCmd(), newPackCmd(), newServeCmd(), newSeedCmd(), newTrackerCmd(), newVersionCmd())
 	root.AddCommand(newVerifyCmd(), newKeygenCmd())
+	root.AddCommand(newStatsCmd())
 	root.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
 	root.Args = func(c *cobra.Command, args []string) error {
 		if len(args) > 0 {
