@@ -10,19 +10,21 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/planktos/planktos/internal/units"
 	"github.com/planktos/planktos/manifest"
 	"github.com/planktos/planktos/seeder"
 	"github.com/planktos/planktos/serve"
+	"github.com/planktos/planktos/status"
 	"github.com/planktos/planktos/stun"
 	"github.com/planktos/planktos/tracker"
 	"github.com/spf13/cobra"
 )
 
 func newServeCmd() *cobra.Command {
-	var addr, base, stunAddr string
+	var addr, base, stunAddr, token string
 	var quiet, noTracker, keepTrackers, seed bool
 	var sf seedFlags
 	var tf tlsFlags
@@ -47,7 +49,14 @@ served unchanged and no STUN server runs unless --stun ADDR is given.
 
 --seed also seeds the package over WebRTC from this process (see planktos seed), announced to this
 server's tracker (and to the package's own with --keep-trackers or --no-tracker): previewing browsers then
-get the site's files peer to peer from the first visit on.`,
+get the site's files peer to peer from the first visit on.
+
+The owner's dashboard is at http://ADDR/planktos/status (live chart of P2P vs HTTP bytes, the origin's
+bytes and requests, the seeder's uploads, the tracker's swarms, visitors' reports; JSON at
+/planktos/status.json, or run planktos stats URL). It answers loopback clients only, unless
+--status-token T (or PLANKTOS_STATUS_TOKEN) is set: then any client that adds ?token=T or sends
+"Authorization: Bearer T". This server's tracker takes visitors' reports at /planktos/report (sent by
+pages of a package built with report = true).`,
 		Example: `  planktos serve public
   planktos serve --seed public
   planktos serve --addr 127.0.0.1:1313 testsite/public
@@ -79,11 +88,23 @@ get the site's files peer to peer from the first visit on.`,
 			if !quiet {
 				h.Log = log.New(os.Stderr, "", log.Ltime)
 			}
+			var t *tracker.Server
+			var reports *tracker.Reports
 			if !noTracker {
-				t := tracker.New(tracker.Config{})
+				t = tracker.New(tracker.Config{})
 				defer t.Close()
 				h.Tracker, h.LocalTracker = t, !keepTrackers
+				reports = tracker.NewReports(tracker.Config{}, tracker.ReportConfig{})
+				h.Reports = reports
 			}
+			var sd atomic.Pointer[seeder.Seeder] // set once seeding starts
+			var seeding *atomic.Pointer[seeder.Seeder]
+			if seed {
+				seeding = &sd
+			}
+			dash := serveDashboard(h, t, reports, seeding, token)
+			defer dash.Close()
+			context.AfterFunc(cmd.Context(), dash.Close) // ends the event streams shutdown waits for
 			var cfg seeder.Config
 			if seed {
 				if cfg, err = sf.config(dir); err != nil {
@@ -107,12 +128,11 @@ get the site's files peer to peer from the first visit on.`,
 				h.STUNPort = st.Port()
 			}
 			if !seed {
-				return listen(cmd.Context(), ln, h, tlsCfg, st, nil)
+				return listen(cmd.Context(), ln, h, tlsCfg, st, token, nil)
 			}
 			cfg.IgnoreManifestTrackers = h.LocalTracker
 			var wait func()
-			var sd *seeder.Seeder
-			err = listen(cmd.Context(), ln, h, tlsCfg, st, func(a net.Addr) error {
+			err = listen(cmd.Context(), ln, h, tlsCfg, st, token, func(a net.Addr) error {
 				if h.Tracker != nil {
 					announce, err := seederAnnounce(cmd.Context(), a, h.Tracker, tlsCfg != nil)
 					if err != nil {
@@ -121,12 +141,14 @@ get the site's files peer to peer from the first visit on.`,
 					cfg.Trackers = []string{announce}
 				}
 				// --quiet silences the request log only: the seeder's lines are few
-				sd, wait, err = startSeeding(cmd.Context(), cfg, newConsole(false, false), false)
+				s, w, err := startSeeding(cmd.Context(), cfg, newConsole(false, false), false)
+				sd.Store(s)
+				wait = w
 				return err
 			})
 			if wait != nil {
 				wait()
-				fmt.Fprintf(os.Stderr, "Seeder sent %s to peers\n", units.Bytes(sd.Stats().Uploaded))
+				fmt.Fprintf(os.Stderr, "Seeder sent %s to peers\n", units.Bytes(sd.Load().Stats().Uploaded))
 			}
 			return err
 		},
@@ -137,6 +159,8 @@ get the site's files peer to peer from the first visit on.`,
 	cmd.Flags().BoolVar(&noTracker, "no-tracker", false, "run no tracker at /announce")
 	cmd.Flags().BoolVar(&keepTrackers, "keep-trackers", false, "serve the manifest's own trackers, not this server's")
 	cmd.Flags().BoolVar(&seed, "seed", false, "also seed the package over WebRTC (see planktos seed)")
+	cmd.Flags().StringVar(&token, "status-token", os.Getenv("PLANKTOS_STATUS_TOKEN"),
+		"open the dashboard (/planktos/status) to other hosts that give this token (default: loopback only)")
 	cmd.Flags().StringVar(&stunAddr, "stun", "", "UDP address of the STUN server the served manifest points browsers at (default: --addr's; off: none)")
 	tf.register(cmd.Flags())
 	sf.register(cmd.Flags())
@@ -160,7 +184,7 @@ func manifestBase(dir string) string {
 // if set, runs once the server listens; an error from it stops the server. st is the STUN server, if any,
 // for the start and stop lines.
 func listen(ctx context.Context, ln net.Listener, h *serve.Handler, tlsCfg *tls.Config, st *stun.Server,
-	started func(net.Addr) error) error {
+	token string, started func(net.Addr) error) error {
 	httpS, wsS := scheme(tlsCfg != nil)
 	err := serveHTTP(ctx, ln, h, tlsCfg, func(a net.Addr) error {
 		fmt.Fprintf(os.Stderr, "Serving %s at %s://%s%s (Ctrl+C to stop)\n", h.Dir, httpS, a, h.Base)
@@ -169,6 +193,9 @@ func listen(ctx context.Context, ln net.Listener, h *serve.Handler, tlsCfg *tls.
 		}
 		if st != nil {
 			fmt.Fprintf(os.Stderr, "STUN at %s (UDP)\n", stunURL(st.Addr()))
+		}
+		if h.Status != nil {
+			printDashboard(httpS, a, token)
 		}
 		if started != nil {
 			return started(a)
@@ -183,6 +210,34 @@ func listen(ctx context.Context, ln net.Listener, h *serve.Handler, tlsCfg *tls.
 		fmt.Fprintln(os.Stderr, line)
 	}
 	return err
+}
+
+// serveDashboard starts serve's dashboard on h's counters, its tracker t and reports (nil without a
+// tracker) and, if sd is not nil, the seeder it will hold; h serves it.
+func serveDashboard(h *serve.Handler, t *tracker.Server, rp *tracker.Reports, sd *atomic.Pointer[seeder.Seeder],
+	token string) *status.Dashboard {
+	src := status.Sources{Server: "serve", Tracker: t, Reports: rp,
+		Origin: func() (int64, int64) { return h.Served.Load(), h.Requests.Load() }}
+	if sd != nil {
+		src.Seeder = func() int64 {
+			if s := sd.Load(); s != nil {
+				return s.Stats().Uploaded
+			}
+			return 0
+		}
+	}
+	d := status.New(src, status.Options{Token: token})
+	h.Status = d
+	return d
+}
+
+// printDashboard says where the dashboard is and how to open it from another host.
+func printDashboard(httpS string, a net.Addr, token string) {
+	how := "from other hosts: start with --status-token T, open ?token=T"
+	if token != "" {
+		how = "from other hosts: add ?token=<your --status-token>"
+	}
+	fmt.Fprintf(os.Stderr, "Dashboard at %s://%s%s (%s)\n", httpS, a, status.PagePath, how)
 }
 
 // serveSTUN starts serve's STUN server: on flag's UDP address, or, when flag is empty, on the host and

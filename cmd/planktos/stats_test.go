@@ -1,0 +1,106 @@
+package main_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestStatsCommand runs `planktos serve`, moves known bytes (a page over HTTP, a visitor's report)
+// and reads them back with `planktos stats`, as text and as JSON.
+func TestStatsCommand(t *testing.T) {
+	dir := hugoSite(t, nil)
+	if code, _, errs := run(t, dir, "hugo"); code != 0 {
+		t.Fatal(errs)
+	}
+	lines := startCmd(t, dir, regexp.MustCompile(`^Dashboard at`), "serve", "--addr", "127.0.0.1:0", "--stun", "off",
+		"--quiet", "public")
+	addr := find(t, lines, `Dashboard at http://(\S+)/planktos/status \(from other hosts`)
+	resp, err := http.Get("http://" + addr + "/blog/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	report := `{"v":1,"site":"http://` + addr + `/blog/","peers":3000,"store":10,"http":400,"uploaded":20}`
+	resp, err = http.Post("http://"+addr+"/planktos/report", "text/plain", strings.NewReader(report))
+	if err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("report: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	code, out, errs := run(t, dir, "stats", "--json", "http://"+addr+"/any/path")
+	var s struct {
+		Planktos string
+		Origin   struct{ Bytes, Requests int64 }
+		Reports  struct{ Accepted, Peers int64 }
+		P2P      struct {
+			Share      float64
+			Source     string
+			HTTPSource string `json:"http_source"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &s); code != 0 || err != nil {
+		t.Fatalf("--json: exit %d %v: %s %s", code, err, out, errs)
+	}
+	share := 3000 / float64(3000+len(page))
+	if s.Origin.Bytes != int64(len(page)) || s.Origin.Requests != 1 || s.Reports.Accepted != 1 ||
+		s.Reports.Peers != 3000 || s.P2P.Source != "reports" || s.P2P.HTTPSource != "origin" || s.P2P.Share != share {
+		t.Fatalf("status %+v, page %d bytes", s, len(page))
+	}
+	code, out, errs = run(t, dir, "stats", "http://"+addr)
+	for _, want := range []string{
+		"planktos stats: http://" + addr + " (serve, up", "\n[Origin]\nServed " + fmt.Sprint(len(page)) + " B over HTTP (2xx bodies) in 1 requests\n",
+		"\n[Tracker]\n0 swarms", "\n[Visitors' reports]\n1 reports: 3.0 kB from peers, 10 B from their store",
+		"Dropped: 0 malformed", fmt.Sprintf("\nP2P share of bytes: %.1f %% (3.0 kB from peers per visitors' reports, ", share*100),
+	} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("exit %d, output lacks %q:\n%s%s", code, want, out, errs)
+		}
+	}
+}
+
+// TestStatsTracker reads a lone tracker's dashboard through its ws:// announce URL.
+func TestStatsTracker(t *testing.T) {
+	_, addr, _ := startTracker(t)
+	code, out, errs := run(t, t.TempDir(), "stats", "ws://"+addr+"/announce")
+	if code != 0 || !strings.Contains(out, "(tracker, up") || !strings.Contains(out, "[Tracker]") ||
+		strings.Contains(out, "[Visitors' reports]") || !strings.Contains(out, "P2P share of bytes: 0.0 %") {
+		t.Fatalf("exit %d:\n%s%s", code, out, errs)
+	}
+}
+
+// TestStatsErrors: an unreachable server, a 404 and an answer that is not planktos's each get an
+// error that says which, exit 1.
+func TestStatsErrors(t *testing.T) {
+	notFound := httptest.NewServer(http.NotFoundHandler())
+	defer notFound.Close()
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte(`{"hello":"world"}`))
+	}))
+	defer other.Close()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"stats", closed.URL}, 1, "cannot reach " + closed.URL + "/planktos/status.json"},
+		{[]string{"stats", notFound.URL}, 1, "answered 404: not a planktos server, or its dashboard answers only its own machine: pass --token"},
+		{[]string{"stats", "--token", "x", notFound.URL}, 1, "or the token is not its --status-token"},
+		{[]string{"stats", other.URL}, 1, "is not a planktos dashboard"},
+		{[]string{"stats", "ftp://example.org"}, 2, "want an http, https, ws or wss URL"},
+	}
+	for _, c := range cases {
+		code, _, errs := run(t, t.TempDir(), c.args...)
+		if code != c.code || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d, %q", c.args, code, errs, c.code, c.want)
+		}
+	}
+}
