@@ -124,15 +124,16 @@ export class Exchange {
 
   /**
    * Holds an envelope (what the worker sends; a test may hold any bytes, to act as a hostile peer):
-   * it is offered on every wire that was not offered this sequence yet. `bytes` null: none held.
+   * it is offered on every wire that was not offered this sequence yet. `sequence` is the one in force,
+   * which a peer's must beat; `bytes` null: no envelope to offer.
    * @param {string} key the pinned public key (base64)
    * @param {number} sequence
    * @param {ArrayBuffer|Uint8Array|null} bytes
    */
   hold(key, sequence, bytes) {
     this.key = typeof key === 'string' ? key : '';
-    this.sequence = bytes && Number.isSafeInteger(sequence) && sequence > 0 ? sequence : 0;
-    this.bytes = bytes && this.sequence > 0 ? new Uint8Array(bytes.slice(0)) : null;
+    this.sequence = Number.isSafeInteger(sequence) && sequence > 0 ? sequence : 0;
+    this.bytes = bytes ? new Uint8Array(bytes.slice(0)) : null;
     if (this.fetch && this.fetch.sequence <= this.sequence) this.stop();
     this.offerAll();
     this.pick();
