@@ -1,14 +1,18 @@
 package main_test
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestStatsCommand runs `planktos serve`, moves known bytes (a page over HTTP, a visitor's report)
@@ -102,5 +106,45 @@ func TestStatsErrors(t *testing.T) {
 		if code != c.code || !strings.Contains(errs, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d, %q", c.args, code, errs, c.code, c.want)
 		}
+	}
+}
+
+// TestDashboardEventsEndAtStop: `planktos tracker --reports` counts a report, and an open event
+// stream of its dashboard does not hold up its stop (the server's shutdown waits for open requests).
+func TestDashboardEventsEndAtStop(t *testing.T) {
+	cmd := exec.Command(bin, "tracker", "--addr", "127.0.0.1:0", "--reports")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sc := bufio.NewScanner(stderr)
+	var head []string
+	for sc.Scan() && !strings.HasPrefix(sc.Text(), "Visitors' reports at") {
+		head = append(head, sc.Text())
+	}
+	addr := find(t, head, `Dashboard at http://(\S+)/planktos/status`)
+	resp, err := http.Post("http://"+addr+"/planktos/report", "text/plain",
+		strings.NewReader(`{"v":1,"site":"https://example.org/","peers":1,"store":0,"http":0,"uploaded":0}`))
+	if err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("report: %v %v", resp, err)
+	}
+	events, err := http.Get("http://" + addr + "/planktos/status/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer events.Body.Close()
+	if line, err := bufio.NewReader(events.Body).ReadString('\n'); err != nil || line != "retry: 2000\n" {
+		t.Fatalf("event stream starts %q, %v", line, err)
+	}
+	start := time.Now()
+	cmd.Process.Signal(os.Interrupt)
+	var rest strings.Builder
+	for sc.Scan() {
+		rest.WriteString(sc.Text())
+	}
+	if err := cmd.Wait(); err != nil || time.Since(start) > 3*time.Second ||
+		!strings.Contains(rest.String(), "1 visitors' reports counted") {
+		t.Fatalf("exit %v after %v: %q", err, time.Since(start), rest.String())
 	}
 }
