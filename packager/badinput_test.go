@@ -75,22 +75,28 @@ func TestPackBadInput(t *testing.T) {
 			manifest, _ := afero.ReadFile(mem, filepath.Join(root, "planktos/manifest.json"))
 			f := newFaultFs(mem)
 			tc.setup(t, f, &opts)
-			_, err := packager.Pack(context.Background(), f, opts)
-			if err == nil {
-				t.Fatal("Pack succeeded")
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %q does not contain %q", err, tc.want)
-			}
-			if testing.Verbose() {
-				t.Log(err)
-			}
+			packFails(t, f, opts, tc.want)
 			after, _ := afero.ReadFile(mem, filepath.Join(root, "planktos/manifest.json"))
 			if string(after) != string(manifest) {
 				t.Fatal("the manifest changed")
 			}
 			checkIntact(t, mem, manifest)
 		})
+	}
+}
+
+// packFails runs Pack and requires an error that contains want.
+func packFails(t *testing.T, fsys afero.Fs, opts packager.Options, want string) {
+	t.Helper()
+	_, err := packager.Pack(context.Background(), fsys, opts)
+	if err == nil {
+		t.Fatal("Pack succeeded")
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not contain %q", err, want)
+	}
+	if testing.Verbose() {
+		t.Log(err)
 	}
 }
 
