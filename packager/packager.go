@@ -309,7 +309,7 @@ func build(ctx context.Context, fsys afero.Fs, items []item, opts Options, base 
 		ev.Detail("%s of %s: %s hashed, %s unchanged", plural(len(shards), "torrent", "torrents"),
 			units.Bytes(total), units.Bytes(total-reused), units.Bytes(reused))
 	}
-	return m, torrents, m.Seal()
+	return m, torrents, nil // Pack seals m once the rest is set (see seal)
 }
 
 // commit writes the torrents, the runtime (planktos.sw.js starting with prelude) and, last, the manifest
