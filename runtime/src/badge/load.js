@@ -1,6 +1,8 @@
 // Loads the offload badge (planktos/badge.js) into the page when the site's manifest says badge = true;
 // otherwise nothing more is fetched: the manifest is read from the service worker's cache, never from
 // the network. Runs in every page of the site (bundled into peer.js; the agent leads in one page only).
+// Once decided (and the module ran, when on) it leaves the performance mark 'planktos:badge', detail
+// {on}.
 import { badgeURL, manifestURL, metaCache } from '../common/names.js';
 
 /** @param {string} base */
@@ -17,6 +19,8 @@ export async function loadBadge(base, ready) {
   let m = await keptManifest(base);
   if (!m && (await ready)) m = await keptManifest(base);
   // the rule of common/manifest.js's parseManifest, without parsing every file entry again
-  if (m?.runtime?.badge !== true) return;
-  await import(new URL(badgeURL(base), location.href).href);
+  const on = m?.runtime?.badge === true;
+  if (on) await import(new URL(badgeURL(base), location.href).href);
+  // decided (and, when on, the badge module ran): what tests wait on
+  performance.mark('planktos:badge', { detail: { on } });
 }
