@@ -8,8 +8,8 @@
 // Signed manifests travel on every wire it opens (ut_planktos, see exchange.js), and a signed site's
 // agent also joins its site swarm (siteSwarm of the manifest's key): a torrent without metadata, never
 // counted as joined, where visitors on different revisions (no torrent in common) and the Go seeder
-// meet. A torrent whose .torrent cannot be had from the cache or the origin (a revision that came from
-// peers while the origin is down) is joined by infohash; its metadata comes from peers (BEP 9, checked
+// meet. A torrent whose .torrent is not kept while the origin does not answer (a revision that came
+// from peers while the origin is down) is joined by infohash; its metadata comes from peers (BEP 9, checked
 // against the infohash) and is kept as a fetched .torrent is.
 import WebTorrent from 'webtorrent/dist/webtorrent.min.js';
 import { chunkStoreClass } from './chunk-store.js';
@@ -327,7 +327,8 @@ export class Swarm {
   /**
    * A .torrent, kept in the site's meta cache: its URL names its infohash, so a kept copy never goes
    * stale, and the swarm can be joined (and the store seeded) while the origin is down. null when it is
-   * neither kept nor fetched (the origin is down, or failed): the torrent is joined by infohash.
+   * not kept and the origin does not answer: the torrent is joined by infohash. Throws when the origin
+   * answers with an error (a package that lacks it: nobody has it to join).
    * @param {import('../common/manifest.js').TorrentEntry} entry
    * @returns {Promise<Uint8Array|null>}
    */
@@ -338,7 +339,8 @@ export class Swarm {
     if (!res) {
       if (!this.originUp) return null; // fetching would fail, and log on the page's console
       res = await fetch(url).catch(() => undefined);
-      if (!res?.ok) return null;
+      if (!res) return null;
+      if (!res.ok) throw new Error(`torrent ${entry.infohash}: HTTP ${res.status}`);
       await cache.put(url, res.clone());
     }
     return new Uint8Array(await res.arrayBuffer());
