@@ -132,6 +132,8 @@ test('a manifest and a signature of two packaging runs: both asked again once; s
   assert.equal(bad.length, 4);
   assert.equal(other.k.held, null);
   assert.equal(other.k.envelopeNote().bytes, null);
+  await other.k.revalidate();
+  assert.equal(bad.length, 5, 'the same bytes again: the signature is not asked again');
 });
 
 test('the preview\'s override headers apply to the manifest in force: kept, after a 304 and after a restart', async () => {

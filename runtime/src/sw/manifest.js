@@ -80,6 +80,8 @@ export class ManifestKeeper {
     this._loading = null;
     /** @type {Promise<Manifest|null>|null} */
     this._revalidating = null;
+    /** @type {Uint8Array|null} the origin's last signed manifest whose signature did not verify */
+    this._unverified = null;
     /** @type {Promise<unknown>} switches, one at a time */
     this._queue = Promise.resolve();
     /** whether the origin answered the last revalidation (null: not asked yet) */
@@ -231,9 +233,12 @@ export class ManifestKeeper {
   async _originSignature(got) {
     const h = this.held;
     if (h && this.manifest?.sequence === got.m.sequence && sameBytes(h.bytes, got.bytes)) return h.sig;
+    if (this._unverified && sameBytes(this._unverified, got.bytes)) return null; // asked already
     for (let i = 0; ; i++) {
       if (!this.pinned || !got.m.key || got.m.sequence <= 0) return null;
       const sig = await this._signature(got.bytes);
+      if (sig) this._unverified = null;
+      if (!sig && i === 1) this._unverified = got.bytes;
       if (sig || i === 1) return sig;
       const res = await this._ask(null);
       if (!res.ok) return null;
