@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -324,4 +326,41 @@ func TestSignedRejectBadFiles(t *testing.T) {
 	// the agent's prefetch tries the origin for the file no peer has, as its last resort: Chromium logs
 	// the origin's refusal of that one URL
 	r.aboutIsRev1(t, "/planktos/files/"+missing)
+}
+
+// The worker checks again what its agent hands it (op adopt), whatever the agent let through: A's agent
+// page gives each bad envelope straight to A's worker (exchange.onAdopt, as an agent with a bug would),
+// and the worker refuses it, counting the reason — also an equal sequence, which no peer's offer can
+// bring this far (TestSignedRejectSequence).
+func TestSignedRejectAtWorker(t *testing.T) {
+	r := newRejectBed(t)
+	_, other, _ := ed25519.GenerateKey(nil)
+	unsigned := resigned(t, r.rev2.manifest, r.key.Priv, func(m *pkgmanifest.Manifest) { m.Key, m.Sequence = "", 0 })
+	altered := bytes.Replace(r.rev2.Bytes, []byte(r.rev2.Files["about/index.html"].SHA256), []byte(r.rev2.Files["index.html"].SHA256), 1)
+	cases := []struct {
+		name, reason string
+		env          []byte
+	}{
+		{"another key", "signature", pkgmanifest.Envelope(ed25519.Sign(other, r.rev2.Bytes), r.rev2.Bytes)},
+		{"altered bytes", "signature", pkgmanifest.Envelope(r.rev2.Sig, altered)},
+		{"no signature", "signature", append(make([]byte, ed25519.SignatureSize), unsigned[ed25519.SignatureSize:]...)},
+		{"unsigned, signed by the site's key", "invalid", unsigned},
+		{"lower sequence", "sequence", resigned(t, r.rev2.manifest, r.key.Priv, withSequence(r.rev1.Sequence-1))},
+		{"equal sequence", "sequence", resigned(t, r.rev2.manifest, r.key.Priv, withSequence(r.rev1.Sequence))},
+	}
+	originDown(r.o)
+	r.o.log()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := r.aCounts()
+			var ok bool
+			r.a.mustEval(fmt.Sprintf(`(window.planktosAgent.exchange.onAdopt(Uint8Array.from(atob(%q), c => c.charCodeAt(0)).buffer), true)`,
+				base64.StdEncoding.EncodeToString(c.env)), &ok)
+			r.a.waitFor("A's worker to refuse it for "+c.reason, 20*time.Second, func() bool {
+				now, ok := r.a.signedStats()
+				return ok && now.Signed.Refused[c.reason] > before.Signed.Refused[c.reason]
+			})
+			r.stays(t)
+		})
+	}
 }
