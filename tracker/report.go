@@ -86,25 +86,20 @@ type ReportConfig struct {
 }
 
 func (c ReportConfig) withDefaults() ReportConfig {
-	if c.Burst <= 0 {
-		c.Burst = 20
-	}
-	if c.Rate <= 0 {
-		c.Rate = 1
-	}
-	if c.GlobalBurst <= 0 {
-		c.GlobalBurst = 1000
-	}
-	if c.GlobalRate <= 0 {
-		c.GlobalRate = 200
-	}
-	if c.MaxClients <= 0 {
-		c.MaxClients = 10000
-	}
-	if c.MaxSites <= 0 {
-		c.MaxSites = 64
-	}
+	orDefault(&c.Burst, 20)
+	orDefault(&c.Rate, 1)
+	orDefault(&c.GlobalBurst, 1000)
+	orDefault(&c.GlobalRate, 200)
+	orDefault(&c.MaxClients, 10000)
+	orDefault(&c.MaxSites, 64)
 	return c
+}
+
+// orDefault sets *v to d unless it is positive.
+func orDefault[T int | float64](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
 }
 
 // Reports receives visitors' reports (an http.Handler for ReportPath) and totals them.
