@@ -8,6 +8,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ManifestKeeper } from '../src/sw/manifest.js';
 import { envelopeOf, toBase64 } from '../src/common/signed.js';
+import { tellEnvelope, wireSigned } from '../src/sw/signed.js';
+import { AgentLink } from '../src/sw/agent-link.js';
+import { Stats } from '../src/sw/stats.js';
+import { Op, WIN_REVISION } from '../src/common/protocol.js';
 
 const ORIGIN = 'https://example.org';
 const BASE = '/project/';
@@ -255,4 +259,41 @@ test('a peer\'s manifest of the same revision with other files: the one it repla
   assert.equal(await k.adopt((await s.pack(2, { revision: 'r1', files })).envelope), 'adopted');
   assert.deepEqual([k.manifest?.revision, k.fallback?.sequence], ['r1', 1]);
   assert.ok(k.referenced().has(golden.files['index.html'].sha256) && k.referenced().has('c'.repeat(64)));
+});
+
+test('wireSigned: a peer\'s envelope from the agent is counted, the pages hear of the revision; a disabled one removes planktos', async () => {
+  stubCaches();
+  const s = await signer();
+  origin({ down: true });
+  const { k } = keeper(s.key);
+  /** @type {unknown[]} */
+  const posted = [];
+  let unregistered = 0;
+  const sw = {
+    clients: { matchAll: async () => [{ postMessage: (/** @type {unknown} */ m) => posted.push(m) }] },
+    registration: { unregister: async () => { unregistered++; return true; } },
+  };
+  const link = new AgentLink();
+  const stats = new Stats(BASE);
+  /** @type {Promise<unknown>[]} */
+  const work = [];
+  wireSigned({ sw, base: BASE, manifests: k, agent: link, stats, background: (p) => work.push(p), settled: async () => {} });
+  const settle = async () => { while (work.length) await work.shift(); };
+  link.onAdopt((await s.pack(1)).envelope.slice().buffer);
+  link.onAdopt((await s.pack(1)).envelope.slice().buffer);
+  await settle();
+  assert.deepEqual(posted, [{ planktos: WIN_REVISION, revision: 'r1' }]);
+  assert.deepEqual([stats.signed.adopted, stats.signed.refused.sequence], [1, 1]);
+  const ch = new MessageChannel();
+  /** @type {Promise<any>} */
+  const told = new Promise((r) => { ch.port2.onmessage = (e) => r(e.data); });
+  link.adopt(ch.port1);
+  await tellEnvelope(k, link);
+  const note = await told;
+  assert.deepEqual([note.op, note.key, note.sequence, note.bytes.byteLength > 64], [Op.envelope, s.key, 1, true]);
+  link.onAdopt((await s.pack(2, { disabled: true })).envelope.slice().buffer);
+  await settle();
+  assert.deepEqual([stats.signed.disabled, unregistered, link.port], [1, 1, null]);
+  stats.stop();
+  ch.port2.close();
 });
