@@ -297,7 +297,6 @@ export class ManifestKeeper {
     const was = this.validators;
     if (sig && this.held && cur && next.sequence < cur.sequence) {
       debug.log?.(`the origin's manifest (sequence ${next.sequence}) is older than the one in force (${cur.sequence}): kept`);
-      if (this.from === 'stored') this.from = 'origin';
       return cur;
     }
     this.validators = v;
