@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,7 +83,18 @@ func TestKeygen(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Signed with key "+signing.Short(k.ID())) {
 		t.Fatalf("signed hugo: exit %d\n%s%s", code, out, errs)
 	}
-	verifySigned(t, filepath.Join(dir, "public"), k)
+	m := verifySigned(t, filepath.Join(dir, "public"), k)
+	var res struct {
+		Packages []struct {
+			Key      string `json:"key"`
+			Sequence int64  `json:"sequence"`
+		} `json:"packages"`
+	}
+	_, out, _ = run(t, dir, "hugo", "--json")
+	if json.Unmarshal([]byte(out), &res) != nil || len(res.Packages) != 1 || res.Packages[0].Key != k.ID() ||
+		res.Packages[0].Sequence != m.Sequence {
+		t.Errorf("hugo --json does not give the key and the sequence %d: %s", m.Sequence, out)
+	}
 	// (run's tracker is down: only the signature check matters here)
 	if _, out, errs := run(t, dir, "verify", "public"); !strings.Contains(out, "✓ signature: ") ||
 		!strings.Contains(out, "signed by key "+k.ID()) {

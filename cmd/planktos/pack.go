@@ -123,6 +123,8 @@ func report(con *console, roots []packaged) {
 		Cloned    int64                 `json:"clonedBytes"`
 		Pruned    int                   `json:"pruned"`
 		Revision  string                `json:"revision"`
+		Key       string                `json:"key,omitempty"`      // the signing key's public half (signed packages)
+		Sequence  int64                 `json:"sequence,omitempty"` // the signed package's sequence
 		Torrents  []manifest.TorrentRef `json:"torrents"`
 		ElapsedMS int64                 `json:"elapsedMs"`
 		// SiteWorkers are the site's own service workers (each is also a warning).
@@ -138,7 +140,7 @@ func report(con *console, roots []packaged) {
 		con.Summary("Packaged %d files (%s) of %s into %s, revision %.12s, in %.2f s",
 			r.res.Files, units.Bytes(r.res.Bytes), r.BaseURL, torrents, m.Revision, r.res.Elapsed.Seconds())
 		out = append(out, jsonRoot{packaged: r, Files: r.res.Files, Bytes: r.res.Bytes, Pages: r.res.Pages,
-			Injected: r.res.Injected, Added: r.res.Added, Cloned: r.res.Cloned, Pruned: r.res.Pruned, Revision: m.Revision,
+			Injected: r.res.Injected, Added: r.res.Added, Cloned: r.res.Cloned, Pruned: r.res.Pruned, Revision: m.Revision, Key: m.Key, Sequence: m.Sequence,
 			Torrents: m.Torrents, ElapsedMS: r.res.Elapsed.Milliseconds(), SiteWorkers: nonNil(r.res.SiteWorkers)})
 	}
 	if con.jsonOut {
