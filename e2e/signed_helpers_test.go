@@ -208,16 +208,23 @@ func (b *browser) hasElement(id string) bool {
 	return b.eval(fmt.Sprintf(`!!document.getElementById(%q)`, id), &ok) == nil && ok
 }
 
-// shownAt is when b's page was first painted, in Unix ms (the browser's clock is the test's).
-func (b *browser) shownAt() float64 {
+// painted is when b's page started loading (its navigation's time origin) and was first painted, in
+// Unix ms (the browser's clock is the test's), and how it was navigated (navigate, reload, …).
+type painted struct {
+	Start float64 `json:"start"`
+	Paint float64 `json:"paint"`
+	Type  string  `json:"type"`
+}
+
+func (b *browser) painted() painted {
 	b.t.Helper()
-	var at float64
+	var p painted
 	b.mustEval(`(() => {
 	  const p = performance.getEntriesByName('first-contentful-paint')[0];
 	  const n = performance.getEntriesByType('navigation')[0];
-	  return performance.timeOrigin + (p ? p.startTime : n.domContentLoadedEventEnd);
-	})()`, &at)
-	return at
+	  return { start: performance.timeOrigin, paint: performance.timeOrigin + (p ? p.startTime : n.domContentLoadedEventEnd), type: n.type };
+	})()`, &p)
+	return p
 }
 
 // holdEnvelope makes b's agent offer env as the signed manifest of sequence seq under key (the agent's
