@@ -9,10 +9,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/planktos/planktos/internal/netns"
+	"github.com/planktos/planktos/internal/wait"
 )
 
 // TestStatsCommand runs `planktos serve`, moves known bytes (a page over HTTP, a visitor's report)
@@ -146,5 +150,43 @@ func TestDashboardEventsEndAtStop(t *testing.T) {
 	if err := cmd.Wait(); err != nil || time.Since(start) > 3*time.Second ||
 		!strings.Contains(rest.String(), "1 visitors' reports counted") {
 		t.Fatalf("exit %v after %v: %q", err, time.Since(start), rest.String())
+	}
+}
+
+// TestStatsSeeder: what `planktos serve --seed` uploads to a WebRTC leecher shows in its dashboard as
+// the seeder's bytes and, with no visitors' reports, as the P2P bytes.
+func TestStatsSeeder(t *testing.T) {
+	netns.Need(t)
+	dir := hugoSite(t, nil)
+	if code, _, errs := run(t, dir, "hugo"); code != 0 {
+		t.Fatal(errs)
+	}
+	_, seen, _ := started(t, dir, `seeding revision \w+: \d+ torrents`, "serve", "--seed", "--addr", "127.0.0.1:0",
+		"--quiet", "public")
+	addr := find(t, seen, `Dashboard at http://(\S+)/planktos/status`)
+	store := int64(0)
+	files, _ := os.ReadDir(filepath.Join(dir, "public", "planktos", "files"))
+	for _, f := range files {
+		fi, _ := f.Info()
+		store += fi.Size()
+	}
+	leechAll(t, filepath.Join(dir, "public"), "ws://"+addr+"/announce")
+	var s struct {
+		Seeder struct{ Uploaded int64 }
+		P2P    struct {
+			Bytes  int64
+			Source string
+		}
+	}
+	wait.For(t, "the dashboard to count the seeder's uploads", 10*time.Second, func() bool {
+		code, out, _ := run(t, dir, "stats", "--json", addr)
+		return code == 0 && json.Unmarshal([]byte(out), &s) == nil && s.Seeder.Uploaded >= store
+	})
+	if s.P2P.Source != "seeder" || s.P2P.Bytes != s.Seeder.Uploaded {
+		t.Fatalf("status %+v, store %d bytes", s, store)
+	}
+	if code, out, _ := run(t, dir, "stats", addr); code != 0 || !strings.Contains(out, "\n[Seeder]\nUploaded ") ||
+		!strings.Contains(out, "from peers per the origin's seeder") {
+		t.Fatalf("exit %d:\n%s", code, out)
 	}
 }
