@@ -133,7 +133,8 @@ func Pack(ctx context.Context, fsys afero.Fs, opts Options) (*Result, error) {
 		return nil, err
 	}
 	m.Runtime.SiteWorkers = importedWorkers(res.SiteWorkers)
-	if err := seal(m, key, prev, opts, ev); err != nil {
+	signed, err := seal(m, key, prev, opts)
+	if err != nil {
 		return nil, err
 	}
 	if w := iceWarning(m); w != "" {
@@ -144,6 +145,9 @@ func Pack(ctx context.Context, fsys afero.Fs, opts Options) (*Result, error) {
 	if err := commit(fsys, opts.Root, m, torrents, opts.Config.Enabled, sitePrelude(res.SiteWorkers, base, m.Key),
 		key, prev.sig); err != nil {
 		return nil, err
+	}
+	for _, line := range signed {
+		ev.Detail("%s", line)
 	}
 	res.Pruned, err = prune(fsys, opts.Root, m)
 	if err != nil {

@@ -183,26 +183,23 @@ func restore(fsys afero.Fs, name string, old []byte) {
 }
 
 // seal sets what a signed package adds to m — the kill switch's Disabled in every package, and with a key
-// its Key and Sequence — seals it, and reports the signing.
-func seal(m *manifest.Manifest, key *signing.Key, prev previous, opts Options, ev *reporter) error {
+// its Key and Sequence — and seals it. It returns the lines to report once the package is written.
+func seal(m *manifest.Manifest, key *signing.Key, prev previous, opts Options) ([]string, error) {
 	m.Disabled = !opts.Config.Enabled
 	if key != nil {
 		m.Key = key.ID()
 	}
-	if err := m.Seal(); err != nil {
-		return err
-	}
-	if key == nil {
-		return nil
+	if err := m.Seal(); err != nil || key == nil {
+		return nil, err
 	}
 	seq, note, err := sequence(m, key, prev, opts.Root, time.Now())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	m.Sequence = seq
-	ev.Detail("Signed with key %s (%s), sequence %d", signing.Short(m.Key), key.Source(), seq)
+	lines := []string{fmt.Sprintf("Signed with key %s (%s), sequence %d", signing.Short(m.Key), key.Source(), seq)}
 	if note != "" {
-		ev.Detail("Note: %s", note)
+		lines = append(lines, "Note: "+note)
 	}
-	return nil
+	return lines, nil
 }
