@@ -10,7 +10,9 @@
 /**
  * What the packager writes at the top of planktos.sw.js.
  * @typedef {object} SiteConfig
- * @property {string[]} workers URLs of the site's service worker scripts, to import
+ * @property {string[]} workers URLs of the site's service worker scripts, to import (possibly none)
+ * @property {string=} key the public key (base64) a signed site's manifests must verify under: pinned
+ *   here, it changes only with this script (see manifest.js)
  */
 
 /**
