@@ -20,8 +20,8 @@
 //   policy    worker → agent   the P2P mode may have changed: reload it
 //   stored    worker → agent   file `sha` is now in the store: seed it
 //   origin    worker → agent   whether the origin answers (`up`; null: not asked yet), sent on every new
-//                              port and on change: while it does not, the agent joins only torrents
-//                              whose .torrent it kept (fetching one would fail, and log)
+//                              port and on change: while it does not, the agent fetches no .torrent
+//                              (that would fail, and log); one it did not keep is joined by infohash
 //   reach     agent → worker   whether the agent reached a peer (`ok`): reads may wait for peers
 //   debug     agent → worker   turn the worker's debug log on or off (`on`; see debug.js)
 //   bye       agent → worker   the agent's page is going away: forget this port
