@@ -11,6 +11,7 @@ import (
 	"time"
 
 	pkgmanifest "github.com/planktos/planktos/manifest"
+	"github.com/planktos/planktos/seeder"
 )
 
 // Signed manifests travel between visitors (issue 15, acceptance): a visitor who loaded revision 1
@@ -168,18 +169,39 @@ func TestSignedUpdateFromSeeder(t *testing.T) {
 	s := newSignedSite(t, "")
 	profileA := s.firstVisit("A")
 	rev2 := publishRev2(t, s)
-	sd := seedPlanktos(t, s.dir)
-	poll.For(t, "the seeder to seed revision 2", 20*time.Second, func() bool { return sd.Stats().Revision == rev2.Revision })
+	sd := seedSigned(t, s.dir, rev2)
 	s.o.log()
 	originDown(s.o)
 
 	a, took := returnForRev2(t, s, "A", profileA)
 	fromPeers := hasRev2(t, s, a, "A", rev2)
-	if up := sd.Stats().Uploaded; up < newFiles(rev2) {
-		t.Errorf("the seeder uploaded %d bytes, want ≥ %d (revision 2's new files)", up, newFiles(rev2))
+	st := sd.Stats()
+	if st.Uploaded < newFiles(rev2) {
+		t.Errorf("the seeder uploaded %d bytes, want ≥ %d (revision 2's new files)", st.Uploaded, newFiles(rev2))
 	}
-	t.Logf("A's return: %v; A got %d bytes from peers; the seeder uploaded %d",
-		took, fromPeers, sd.Stats().Uploaded)
+	sentEnvelope(t, sd, rev2)
+	t.Logf("A's return: %v; A got %d bytes from peers; the seeder uploaded %d, exchange %+v",
+		took, fromPeers, st.Uploaded, *st.Site)
+}
+
+// seedSigned runs the Go seeder on dir (seedPlanktos) and waits until it offers p's signed manifest.
+func seedSigned(t *testing.T, dir string, p signedPackage) *seeder.Seeder {
+	t.Helper()
+	sd := seedPlanktos(t, dir)
+	poll.For(t, fmt.Sprintf("the seeder to offer sequence %d", p.Sequence), 20*time.Second, func() bool {
+		st := sd.Stats()
+		return st.Revision == p.Revision && st.Site != nil && st.Site.Sequence == p.Sequence
+	})
+	return sd
+}
+
+// sentEnvelope requires that the seeder sent p's envelope: at least its pieces in data messages.
+func sentEnvelope(t *testing.T, sd *seeder.Seeder, p signedPackage) {
+	t.Helper()
+	want := pkgmanifest.Pieces(int64(len(p.envelope())))
+	if st := sd.Stats().Site; st == nil || st.Pieces < int64(want) {
+		t.Errorf("the seeder's exchange %+v: want ≥ %d data messages (the envelope)", st, want)
+	}
 }
 
 // homeJS is what the page shows: its title and location, how much text, when it was loaded.
@@ -205,8 +227,7 @@ func TestSignedKillSwitchFromPeer(t *testing.T) {
 	if !off.Disabled {
 		t.Fatalf("the enabled = false package is not marked disabled: %s", off.Bytes)
 	}
-	sd := seedPlanktos(t, s.dir)
-	poll.For(t, "the seeder to hold the kill switch", 20*time.Second, func() bool { return sd.Stats().Revision == off.Revision })
+	sd := seedSigned(t, s.dir, off)
 	s.o.log()
 	originDown(s.o)
 
@@ -235,7 +256,8 @@ func TestSignedKillSwitchFromPeer(t *testing.T) {
 	if c := planktosErrors(a.consoleErrors()); len(c) > 0 {
 		t.Errorf("A's console: %q", c)
 	}
-	t.Logf("kill switch from the seeder: A's page %+v", after)
+	sentEnvelope(t, sd, off)
+	t.Logf("kill switch from the seeder: A's page %+v; the seeder's exchange %+v", after, *sd.Stats().Site)
 }
 
 // Issue 15's measure (PLANKTOS_BENCH=1 scripts/netns.sh go test -count=1 -run TestSignedUpdateBench -v ./e2e):
