@@ -118,22 +118,23 @@ func printStats(w io.Writer, u string, s status.Snapshot) {
 	fmt.Fprintf(&b, "\nplanktos stats: %s (%s, up %s)\n", strings.TrimSuffix(u, status.JSONPath), s.Server,
 		time.Duration(s.UptimeSeconds)*time.Second)
 	if o := s.Origin; o != nil {
-		fmt.Fprintf(&b, "\n[Origin]\nServed %s over HTTP (2xx bodies) in %d requests\n", units.Bytes(o.Bytes), o.Requests)
+		fmt.Fprintf(&b, "\n[Origin]\nServed %s over HTTP (2xx bodies) in %s\n", units.Bytes(o.Bytes),
+			count(o.Requests, "request"))
 	}
 	if sd := s.Seeder; sd != nil {
 		fmt.Fprintf(&b, "\n[Seeder]\nUploaded %s over WebRTC\n", units.Bytes(sd.Uploaded))
 	}
 	if t := s.Tracker; t != nil {
-		fmt.Fprintf(&b, "\n[Tracker]\n%d swarms, %d peers (%d seeders, %d leechers), %d connections\n",
-			t.Swarms, t.Peers, t.Seeders, t.Leechers, t.Connections)
+		fmt.Fprintf(&b, "\n[Tracker]\n%s, %s (%d seeders, %d leechers), %s\n", count(t.Swarms, "swarm"),
+			count(t.Peers, "peer"), t.Seeders, t.Leechers, count(t.Connections, "connection"))
 		for _, sw := range t.Torrents[:min(5, len(t.Torrents))] {
 			fmt.Fprintf(&b, "  %s  %d seeders, %d leechers\n", sw.InfoHash, sw.Complete, sw.Incomplete)
 		}
 	}
 	if r := s.Reports; r != nil {
 		d := r.Dropped
-		fmt.Fprintf(&b, "\n[Visitors' reports]\n%d reports: %s from peers, %s from their store, %s over HTTP, %s uploaded\n",
-			r.Accepted, units.Bytes(r.Peers), units.Bytes(r.Store), units.Bytes(r.HTTP), units.Bytes(r.Uploaded))
+		fmt.Fprintf(&b, "\n[Visitors' reports]\n%s: %s from peers, %s from their store, %s over HTTP, %s uploaded\n",
+			count(r.Accepted, "report"), units.Bytes(r.Peers), units.Bytes(r.Store), units.Bytes(r.HTTP), units.Bytes(r.Uploaded))
 		fmt.Fprintf(&b, "Dropped: %d malformed, %d oversized, %d not allowed, %d flood\n", d.Malformed, d.Oversized,
 			d.NotAllowed, d.Flood)
 	}
@@ -141,6 +142,11 @@ func printStats(w io.Writer, u string, s status.Snapshot) {
 	fmt.Fprintf(&b, "\nP2P share of bytes: %.1f %% (%s from peers per %s, %s over HTTP per %s)\n", p.Share*100,
 		units.Bytes(p.Bytes), sourceName(p.Source), units.Bytes(p.HTTPBytes), sourceName(p.HTTPSource))
 	w.Write(b.Bytes())
+}
+
+// count is "1 thing" or "n things".
+func count[N int | int64 | uint64](n N, thing string) string {
+	return plural(int(n), thing, thing+"s")
 }
 
 func sourceName(s string) string {

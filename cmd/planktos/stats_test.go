@@ -63,8 +63,8 @@ func TestStatsCommand(t *testing.T) {
 	}
 	code, out, errs = run(t, dir, "stats", "http://"+addr)
 	for _, want := range []string{
-		"planktos stats: http://" + addr + " (serve, up", "\n[Origin]\nServed " + fmt.Sprint(len(page)) + " B over HTTP (2xx bodies) in 1 requests\n",
-		"\n[Tracker]\n0 swarms", "\n[Visitors' reports]\n1 reports: 3.0 kB from peers, 10 B from their store",
+		"planktos stats: http://" + addr + " (serve, up", "\n[Origin]\nServed " + fmt.Sprint(len(page)) + " B over HTTP (2xx bodies) in 1 request\n",
+		"\n[Tracker]\n0 swarms", "\n[Visitors' reports]\n1 report: 3.0 kB from peers, 10 B from their store",
 		"Dropped: 0 malformed", fmt.Sprintf("\nP2P share of bytes: %.1f %% (3.0 kB from peers per visitors' reports, ", share*100),
 	} {
 		if code != 0 || !strings.Contains(out, want) {
