@@ -52,7 +52,8 @@ host pass --token T (or set PLANKTOS_STATUS_TOKEN).`,
 		},
 	}
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the status JSON")
-	cmd.Flags().StringVar(&token, "token", os.Getenv("PLANKTOS_STATUS_TOKEN"), "the server's --status-token (for a dashboard on another host)")
+	cmd.Flags().StringVar(&token, "token", os.Getenv("PLANKTOS_STATUS_TOKEN"),
+		"the server's --status-token (for a dashboard on another host)")
 	return cmd
 }
 
@@ -134,7 +135,8 @@ func printStats(w io.Writer, u string, s status.Snapshot) {
 	if r := s.Reports; r != nil {
 		d := r.Dropped
 		fmt.Fprintf(&b, "\n[Visitors' reports]\n%s: %s from peers, %s from their store, %s over HTTP, %s uploaded\n",
-			count(r.Accepted, "report"), units.Bytes(r.Peers), units.Bytes(r.Store), units.Bytes(r.HTTP), units.Bytes(r.Uploaded))
+			count(r.Accepted, "report"), units.Bytes(r.Peers), units.Bytes(r.Store), units.Bytes(r.HTTP),
+			units.Bytes(r.Uploaded))
 		fmt.Fprintf(&b, "Dropped: %d malformed, %d oversized, %d not allowed, %d flood\n", d.Malformed, d.Oversized,
 			d.NotAllowed, d.Flood)
 	}
