@@ -225,3 +225,23 @@ test('download-only: nothing offered, every request rejected', async () => {
   await until(() => B.adopted.length === 1, 'B fetches once uploads are on');
   w.close();
 });
+
+test('a peer that offers a huge sequence and stalls cannot hold back a real one', async () => {
+  const k = await keyPair();
+  const A = agent({ stall: 100 });
+  A.x.hold(k.key, 1, await k.envelope(1));
+  const liar = agent();
+  liar.x.hold(k.key, 2 ** 50, await k.envelope(1));
+  liar.x.onRequest = () => {}; // never answers
+  const w1 = connect(A.x, liar.x);
+  await until(() => A.x.fetch?.sequence === 2 ** 50, 'the fetch of the huge sequence');
+  const B = agent();
+  B.x.hold(k.key, 3, await k.envelope(3));
+  const w2 = connect(A.x, B.x);
+  await until(() => A.adopted.length === 1, 'sequence 3 from B after the liar stalled');
+  assert.equal(A.x.sequence, 3);
+  // the liar's offer is tried again only when no other peer offers more than A holds: it stalls again
+  await until(() => A.x.fetch?.peer.wire === w1.a, 'the liar tried again');
+  w1.close();
+  w2.close();
+});

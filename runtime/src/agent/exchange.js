@@ -46,8 +46,11 @@ class Peer {
     this.offer = null;
     /** the sequence last offered to the peer */
     this.sent = 0;
-    /** the sequence whose fetch from this peer stalled */
-    this.stalled = 0;
+    /**
+     * whether a fetch from this peer stalled: its offers come after every other peer's, so that a peer
+     * offering a huge sequence it never sends cannot hold back a real one
+     */
+    this.stalled = false;
     /** whether the peer's offers are ignored */
     this.refused = false;
   }
@@ -105,6 +108,8 @@ export class Exchange {
     this.peers = new Set();
     /** @type {Set<string>} ids of refused peers */
     this.refusedIds = new Set();
+    /** @type {Set<string>} ids of peers a fetch from which stalled (on any of their wires) */
+    this.stalledIds = new Set();
     /** @type {Fetch|null} */
     this.fetch = null;
     /** whether a whole envelope is being checked (nothing else is fetched meanwhile) */
@@ -259,13 +264,13 @@ export class Exchange {
   }
 
   /**
-   * Starts fetching the greatest sequence offered above the floor, from an offerer that did not stall
-   * on it if there is one, unless a fetch of that sequence (or a check) is under way.
+   * Starts fetching the greatest sequence offered above the floor by a peer that never stalled (by one
+   * that did if none other offers), unless a fetch of that sequence (or a check) is under way.
    */
   pick() {
     if (!this.key || !this.canCheck || this.checking) return;
-    /** @type {(p: Peer) => [number, number]} an offer's rank: its sequence, then not stalled on it */
-    const rank = (p) => [p.offer?.sequence ?? 0, p.stalled === p.offer?.sequence ? 0 : 1];
+    /** @type {(p: Peer) => [number, number]} an offer's rank: from a peer that never stalled, then its sequence */
+    const rank = (p) => [p.stalled || this.stalledIds.has(p.id) ? 0 : 1, p.offer?.sequence ?? 0];
     /** @type {Peer|null} */
     let best = null;
     for (const p of this.peers) {
@@ -293,7 +298,8 @@ export class Exchange {
       f.timer = setTimeout(() => {
         if (this.fetch !== f) return;
         debug.log?.('ut_planktos: sequence', f.sequence, 'stalled at', f.peer.id, `(${f.have} of ${f.got.length} pieces): asking another`);
-        f.peer.stalled = f.sequence;
+        f.peer.stalled = true;
+        if (f.peer.id) this.stalledIds.add(f.peer.id);
         this.stop();
         this.pick();
       }, this.stall);
