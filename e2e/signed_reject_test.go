@@ -191,6 +191,7 @@ func (r *rejectBed) aboutIsRev1(t *testing.T, allowed ...string) {
 	var got struct {
 		Status int    `json:"status"`
 		Source string `json:"source"`
+		Bytes  int64  `json:"bytes"`
 		SHA256 string `json:"sha256"`
 	}
 	r.at.mustEval(hashJS+`('/about/')`, &got)
@@ -201,7 +202,9 @@ func (r *rejectBed) aboutIsRev1(t *testing.T, allowed ...string) {
 	}
 	for _, b := range []*browser{r.a, r.at} {
 		for _, c := range pageErrors(b.consoleErrors()) {
-			if !containsAny(c, allowed) {
+			if containsAny(c, allowed) {
+				t.Logf("A's console, as expected: %q", c)
+			} else {
 				t.Errorf("A's console: %q", c)
 			}
 		}
@@ -302,30 +305,51 @@ func TestSignedRejectUnsigned(t *testing.T) {
 }
 
 // A manifest whose files do not match their hashes: revision 1's, re-signed with the site's key and a
-// greater sequence, with the about page's entry pointing at a hash no file has (its size unchanged), so
-// no peer can supply bytes that pass its SHA-256 and the origin is down. The runtime may adopt it (the
-// signature and sequence are good) or refuse it; either way A's about page still loads, revision 1's
-// content: the worker falls back to the previous revision's stored copy.
+// greater sequence, with the about page's entry pointing at a hash no peer can supply for it — one no file
+// has (its size unchanged), or another page's content (the home page's hash, the about page's size) — and
+// the origin down. The runtime may adopt it (the signature and sequence are good) or refuse it; either way
+// A's about page still loads, revision 1's: the worker falls back to the previous revision's stored copy.
+// Each case has its own bed: after an adoption, A's fallback is the manifest it replaced.
 func TestSignedRejectBadFiles(t *testing.T) {
-	r := newRejectBed(t)
 	sum := sha256.Sum256([]byte("planktos e2e: content no peer has"))
-	missing := hex.EncodeToString(sum[:])
-	env := resigned(t, r.rev1.manifest, r.key.Priv, func(m *pkgmanifest.Manifest) {
-		e := m.Files["about/index.html"]
-		e.SHA256 = missing
-		m.Files["about/index.html"] = e
-		m.Sequence = r.rev1.Sequence + 1
-	})
-	_, now := r.offer(r.key.encoded(), r.rev1.Sequence+1, env, "A to adopt or refuse a manifest whose about page no one has",
-		func(p rejectPeer, before, now signedStats) bool {
-			return refusedOne(p, before, now) || now.Signed.Adopted > before.Signed.Adopted
+	for _, c := range []struct {
+		name string
+		sha  func(m *pkgmanifest.Manifest) string
+		skip string
+	}{
+		{"a hash no file has", func(*pkgmanifest.Manifest) string { return hex.EncodeToString(sum[:]) }, ""},
+		{"another page's hash", func(m *pkgmanifest.Manifest) string { return m.Files["index.html"].SHA256 },
+			// what it found (2026-12-02): the about page is the home page's first 1810 bytes (the
+			// entry's size), from the worker's memory (sw/fetcher.js stored(): the hot copy is taken
+			// without the size check the store's has) or, that fixed, from A's own agent (a range of the
+			// file of that hash: its pieces verify, the entry's SHA-256 is never checked)
+			"the runtime serves a file found under an entry's hash whatever its size"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.skip != "" {
+				t.Skip("known, reported to the lead: " + c.skip)
+			}
+			r := newRejectBed(t)
+			var sha string
+			env := resigned(t, r.rev1.manifest, r.key.Priv, func(m *pkgmanifest.Manifest) {
+				e := m.Files["about/index.html"]
+				e.SHA256, sha = c.sha(m), c.sha(m)
+				m.Files["about/index.html"] = e
+				m.Sequence = r.rev1.Sequence + 1
+			})
+			_, now := r.offer(r.key.encoded(), r.rev1.Sequence+1, env, "A to adopt or refuse a manifest whose about page no peer can supply",
+				func(p rejectPeer, before, now signedStats) bool {
+					return refusedOne(p, before, now) || now.Signed.Adopted > before.Signed.Adopted
+				})
+			t.Logf("the about page's entry now: %.12s, %d bytes", sha, r.rev1.Files["about/index.html"].Size)
+			if now.Signed.Adopted > 0 {
+				t.Logf("A adopted it (sequence %d from %s): the about page must come from revision 1's stored copy", now.Manifest.Sequence, now.Manifest.From)
+			}
+			// the agent's prefetch tries the origin for a file no peer has, as its last resort: Chromium
+			// logs the failure of that one URL
+			r.aboutIsRev1(t, "/planktos/files/"+sha)
 		})
-	if now.Signed.Adopted > 0 {
-		t.Logf("A adopted it (sequence %d from %s): the about page must come from revision 1's stored copy", now.Manifest.Sequence, now.Manifest.From)
 	}
-	// the agent's prefetch tries the origin for the file no peer has, as its last resort: Chromium logs
-	// the origin's refusal of that one URL
-	r.aboutIsRev1(t, "/planktos/files/"+missing)
 }
 
 // The worker checks again what its agent hands it (op adopt), whatever the agent let through: A's agent
