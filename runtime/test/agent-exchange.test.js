@@ -245,3 +245,23 @@ test('a peer that offers a huge sequence and stalls cannot hold back a real one'
   w1.close();
   w2.close();
 });
+
+test('a peer that trickles pieces just inside the stall is a stall too', async () => {
+  const k = await keyPair();
+  const env = await k.envelope(5, { pad: 7 * PIECE_SIZE });
+  const A = agent({ stall: 200, rate: 64 * PIECE_SIZE }); // 8 pieces may take 200 + 125 ms
+  A.x.hold(k.key, 1, await k.envelope(1));
+  const slow = agent();
+  slow.x.hold(k.key, 5, env);
+  const answer = slow.x.onRequest.bind(slow.x);
+  slow.x.onRequest = (p, m) => void setTimeout(() => answer(p, m), 150 * (m.piece + 1)); // one every 150 ms
+  const w1 = connect(A.x, slow.x);
+  await until(() => A.x.fetch !== null, 'the fetch from the slow peer');
+  const B = agent();
+  B.x.hold(k.key, 5, env);
+  const w2 = connect(A.x, B.x);
+  await until(() => A.adopted.length === 1, 'the envelope from B once the slow peer missed its deadline');
+  assert.ok(A.x.stalledIds.size === 1, 'the slow peer counts as stalled');
+  w1.close();
+  w2.close();
+});

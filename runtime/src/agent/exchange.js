@@ -17,6 +17,11 @@ import { debug } from '../common/debug.js';
 
 /** ms without a piece from the offerer being fetched from before another offerer is asked. */
 export const STALL = 10000;
+/**
+ * Bytes a second a fetch must average (besides one STALL): a peer that trickles a piece just inside
+ * every STALL is a stall too. A 25 MB envelope may take 6.5 minutes.
+ */
+const MIN_RATE = 64 << 10;
 /** Requests in flight to the offerer (pipelining: 8 × 16 KiB ahead). */
 const WINDOW = 8;
 /** BitTorrent framing of one extended message: length (4), id 20, the extension's id. */
@@ -83,17 +88,19 @@ class Peer {
  * @property {Uint8Array} got 1 for each piece received
  * @property {number} have pieces received
  * @property {number} next the next piece to request
+ * @property {number} deadline Date.now() by which the whole envelope must have come (see MIN_RATE)
  * @property {ReturnType<typeof setTimeout>|undefined} timer
  */
 
 export class Exchange {
   /**
-   * @param {{check?: typeof checkEnvelope, stall?: number}} [opts] the envelope check (common/signed.js)
-   *   and the STALL (tests shorten it)
+   * @param {{check?: typeof checkEnvelope, stall?: number, rate?: number}} [opts] the envelope check
+   *   (common/signed.js), STALL and MIN_RATE (tests change them)
    */
-  constructor({ check = checkEnvelope, stall = STALL } = {}) {
+  constructor({ check = checkEnvelope, stall = STALL, rate = MIN_RATE } = {}) {
     this.check = check;
     this.stall = stall;
+    this.rate = rate;
     /** the pinned key (base64), '' while the worker has not said: nothing is fetched without it */
     this.key = '';
     /** the sequence of the envelope held, 0 for none */
@@ -282,12 +289,17 @@ export class Exchange {
     this.stop();
     const { sequence, size } = best.offer;
     const n = pieces(size);
-    this.fetch = { peer: best, sequence, size, buf: new Uint8Array(size), got: new Uint8Array(n), have: 0, next: 0, timer: undefined };
+    this.fetch = { peer: best, sequence, size, buf: new Uint8Array(size), got: new Uint8Array(n), have: 0, next: 0,
+      deadline: Date.now() + this.stall + (size / this.rate) * 1000, timer: undefined };
     debug.log?.('ut_planktos: fetching sequence', sequence, `(${size} bytes) from`, best.id, 'held:', this.sequence);
     this.request(this.fetch);
   }
 
-  /** Keeps WINDOW requests in flight, and the stall timer running. @param {Fetch} f */
+  /**
+   * Keeps WINDOW requests in flight, and the stall timer running: STALL without a piece, or the
+   * fetch's deadline, whichever comes first.
+   * @param {Fetch} f
+   */
   request(f) {
     while (f.next < f.got.length && f.next - f.have < WINDOW) {
       this.counts.requests++;
@@ -302,7 +314,7 @@ export class Exchange {
         if (f.peer.id) this.stalledIds.add(f.peer.id);
         this.stop();
         this.pick();
-      }, this.stall);
+      }, Math.max(0, Math.min(this.stall, f.deadline - Date.now())));
     }
   }
 
