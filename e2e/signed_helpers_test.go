@@ -265,6 +265,10 @@ type signedSite struct {
 func newSignedSite(t *testing.T, extra string) *signedSite {
 	t.Helper()
 	netns.Need(t)
+	needChromium(t) // before keygen: skip (or, in CI, fail) before running anything
+	if env.err != nil {
+		t.Fatalf("e2e environment: %v", env.err)
+	}
 	s := &signedSite{t: t, key: keygen(t)}
 	s.dir = packedSite(t, "/", s.key.config(extra))
 	s.pkg = readSigned(t, s.dir, s.key)
