@@ -7,7 +7,7 @@
 // It holds the envelope the service worker sends (op envelope: the pinned key, the sequence, the
 // signature followed by the manifest's exact bytes), offers it to every peer that speaks ut_planktos
 // and answers its pieces. Offered a greater sequence, it fetches that envelope from one offerer (another
-// after a STALL without a piece), checks it (common/signed.js: the pinned key, the signature over the
+// after a STALL without a piece, or below MIN_RATE), checks it (common/signed.js: the pinned key, the signature over the
 // exact bytes, the manifest's own key and sequence) and hands it to the worker (onAdopt), which checks
 // it again before adopting it. A peer whose envelope fails, whose offer is too big or whose data does not
 // fit its offer is refused: its further offers are ignored (by peer id, on every wire).
@@ -77,7 +77,7 @@ class Peer {
     return String(this.wire.peerId ?? '');
   }
 }
-/** @type {string} */ (/** @type {any} */ (Peer.prototype).name) = EXTENSION;
+Object.defineProperty(Peer.prototype, 'name', { value: EXTENSION });
 
 /**
  * @typedef {object} Fetch an envelope being fetched
@@ -103,7 +103,7 @@ export class Exchange {
     this.rate = rate;
     /** the pinned key (base64), '' while the worker has not said: nothing is fetched without it */
     this.key = '';
-    /** the sequence of the envelope held, 0 for none */
+    /** the sequence in force at the worker (or adopted here since), 0 for none */
     this.sequence = 0;
     /** @type {Uint8Array|null} the envelope held */
     this.bytes = null;
