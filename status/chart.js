@@ -8,10 +8,9 @@
 /** @typedef {{time: number, series?: Series, sample?: Sample, tracker?: {torrents: {infohash: string, complete: number, incomplete: number}[]}, p2p: {source: string, http_source: string}} & Record<string, any>} Snapshot */
 
 const W = 600, H = 200, TOP = 20;
-const root = /** @type {HTMLElement} */ (document.getElementById('planktos-status'));
-const svg = /** @type {SVGSVGElement} */ (/** @type {unknown} */ (document.getElementById('chart')));
-const token = new URL(import.meta.url).searchParams.get('token');
-const query = token ? '?token=' + encodeURIComponent(token) : '';
+const page = typeof document !== 'undefined'; // not in node, where status_test.go checks human
+const root = /** @type {HTMLElement} */ (page ? document.getElementById('planktos-status') : null);
+const svg = /** @type {SVGSVGElement} */ (/** @type {unknown} */ (page ? document.getElementById('chart') : null));
 
 /** @type {Series} */
 let series = { interval_seconds: 1, window_seconds: 600, end: 0, p2p: [], http: [] };
@@ -118,5 +117,8 @@ function draw() {
   svg.dataset.max = String(max);
 }
 
-const events = new EventSource(new URL('events' + query, import.meta.url));
-events.addEventListener('status', e => apply(JSON.parse(/** @type {MessageEvent} */ (e).data)));
+if (page) {
+  const token = new URL(import.meta.url).searchParams.get('token');
+  const events = new EventSource(new URL('events' + (token ? '?token=' + encodeURIComponent(token) : ''), import.meta.url));
+  events.addEventListener('status', e => apply(JSON.parse(/** @type {MessageEvent} */ (e).data)));
+}

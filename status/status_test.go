@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -261,4 +263,36 @@ func sum(v []int64) (n int64) {
 		n += x
 	}
 	return n
+}
+
+// TestHumanMatchesChartJS: the page's figures read the same before and after chart.js updates them.
+func TestHumanMatchesChartJS(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("node is missing")
+		}
+		t.Skip("node is missing")
+	}
+	cases := []struct {
+		V      float64
+		Format string
+	}{{0, "bytes"}, {999, "bytes"}, {1000, "bytes"}, {1549, "bytes"}, {999999, "bytes"}, {1e6, "bytes"},
+		{1234567890123, "bytes"}, {0, "percent"}, {0.93123, "percent"}, {1, "percent"}, {42, "count"}}
+	args, _ := json.Marshal(cases)
+	script := `import('./chart.js').then(m => console.log(JSON.stringify(` + string(args) +
+		`.map(c => m.human(c.V, c.Format)))))`
+	out, err := exec.Command(node, "--input-type=module", "-e", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("node: %v: %s", err, out)
+	}
+	var js []string
+	if err := json.Unmarshal(out, &js); err != nil || len(js) != len(cases) {
+		t.Fatalf("node said %s (%v)", out, err)
+	}
+	for i, c := range cases {
+		if g := human(c.V, c.Format); g != js[i] {
+			t.Errorf("%v %s: Go %q, chart.js %q", c.V, c.Format, g, js[i])
+		}
+	}
 }

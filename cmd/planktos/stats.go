@@ -126,10 +126,10 @@ func printStats(w io.Writer, u string, s status.Snapshot) {
 		fmt.Fprintf(&b, "\n[Seeder]\nUploaded %s over WebRTC\n", units.Bytes(sd.Uploaded))
 	}
 	if t := s.Tracker; t != nil {
-		fmt.Fprintf(&b, "\n[Tracker]\n%s, %s (%d seeders, %d leechers), %s\n", count(t.Swarms, "swarm"),
-			count(t.Peers, "peer"), t.Seeders, t.Leechers, count(t.Connections, "connection"))
+		fmt.Fprintf(&b, "\n[Tracker]\n%s, %s (%s, %s), %s\n", count(t.Swarms, "swarm"), count(t.Peers, "peer"),
+			count(t.Seeders, "seeder"), count(t.Leechers, "leecher"), count(t.Connections, "connection"))
 		for _, sw := range t.Torrents[:min(5, len(t.Torrents))] {
-			fmt.Fprintf(&b, "  %s  %d seeders, %d leechers\n", sw.InfoHash, sw.Complete, sw.Incomplete)
+			fmt.Fprintf(&b, "  %s  %s, %s\n", sw.InfoHash, count(sw.Complete, "seeder"), count(sw.Incomplete, "leecher"))
 		}
 	}
 	if r := s.Reports; r != nil {
