@@ -24,10 +24,8 @@ import (
 // the site's web server is down.
 //
 // anacrolix calls the callbacks below with its client lock held, and PeerConn.WriteExtendedMessage
-// takes that lock: every write goes through a goroutine of its own. Lock order: client, then x.mu.
-
-// wireOverhead is the BitTorrent framing of one extended message: length (4), type 20, extended id.
-const wireOverhead = 6
+// takes that lock: messages are queued, and each connection's queue is sent by a goroutine of its
+// own, paced (wire.go). Lock order: client, then x.mu.
 
 // exchange is the ut_planktos state shared by all connections of one client.
 type exchange struct {
@@ -35,15 +33,15 @@ type exchange struct {
 	ltep     *torrent.LocalLtepProtocolMap // the client's protocols plus ut_planktos, never modified after
 
 	mu    sync.Mutex
-	env   []byte                     // the envelope held; nil while none verifies
-	seq   int64                      // its sequence
-	conns map[*torrent.PeerConn]bool // connections whose peer speaks ut_planktos
+	env   []byte                      // the envelope held; nil while none verifies
+	seq   int64                       // its sequence
+	conns map[*torrent.PeerConn]*wire // connections whose peer speaks ut_planktos, and their queues
 
 	offers, pieces, rejects, sent atomic.Int64 // messages and wire bytes sent
 	received                      atomic.Int64 // messages received
 }
 
-func newExchange() *exchange { return &exchange{conns: map[*torrent.PeerConn]bool{}} }
+func newExchange() *exchange { return &exchange{conns: map[*torrent.PeerConn]*wire{}} }
 
 // install hooks x into the client's callbacks.
 func (x *exchange) install(c *torrent.Callbacks) {
@@ -72,7 +70,9 @@ func (x *exchange) handshake(pc *torrent.PeerConn, h *pp.ExtendedHandshakeMessag
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.conns[pc] = true
+	if x.conns[pc] == nil {
+		x.conns[pc] = &wire{}
+	}
 	if x.env != nil {
 		x.offer(pc, x.seq, len(x.env))
 	}
@@ -100,6 +100,9 @@ func (x *exchange) read(ev torrent.PeerConnReadExtensionMessageEvent) {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	if x.conns[ev.PeerConn] == nil {
+		return // its handshake did not name ut_planktos: nothing can be sent back
+	}
 	if x.env == nil || m.Sequence != x.seq {
 		x.rejects.Add(1)
 		x.write(ev.PeerConn, manifest.Message{Type: manifest.MsgReject, Sequence: m.Sequence, Piece: m.Piece})
@@ -145,15 +148,12 @@ func (x *exchange) offer(pc *torrent.PeerConn, seq int64, size int) {
 	x.write(pc, manifest.Message{Type: manifest.MsgOffer, Sequence: seq, Size: int64(size)})
 }
 
-// write sends m to pc from a goroutine of its own (see the lock note above). A connection that closes
-// meanwhile drops the message; its peer asks again elsewhere.
+// write queues m for pc (see wire.go); x.mu is held. A connection that closes drops its queue; its
+// peer asks again elsewhere.
 func (x *exchange) write(pc *torrent.PeerConn, m manifest.Message) {
-	b, err := manifest.EncodeMessage(m)
-	if err != nil {
-		return // a Message always encodes
+	if w := x.conns[pc]; w != nil && w.push(m) {
+		go x.drain(pc, w)
 	}
-	x.sent.Add(int64(len(b) + wireOverhead))
-	go pc.WriteExtendedMessage(manifest.ExtensionName, b)
 }
 
 // speakers is the number of open connections whose peer speaks ut_planktos.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
@@ -20,6 +21,8 @@ import (
 	"github.com/anacrolix/torrent/metainfo"
 	pp "github.com/anacrolix/torrent/peer_protocol"
 
+	"github.com/planktos/planktos/bench/signgen"
+	"github.com/planktos/planktos/internal/units"
 	"github.com/planktos/planktos/internal/wait"
 	"github.com/planktos/planktos/manifest"
 	"github.com/planktos/planktos/seeder"
@@ -29,16 +32,16 @@ import (
 // signPackage signs the package in dir as a signed packaging run does: the manifest gains priv's
 // public key and sequence seq (signedManifest), its signature is written to manifest.sig, then the
 // manifest itself (each file renamed into place). It returns the manifest's bytes.
-func signPackage(t *testing.T, dir string, priv ed25519.PrivateKey, seq int64) []byte {
+func signPackage(t *testing.T, dir string, priv ed25519.PrivateKey, seq int64, edits ...func(*manifest.Manifest)) []byte {
 	t.Helper()
-	b := signedManifest(t, dir, priv, seq)
+	b := signedManifest(t, dir, priv, seq, edits...)
 	writeRenamed(t, filepath.Join(dir, filepath.FromSlash(manifest.SigPath)), manifest.Sign(priv, b))
 	writeRenamed(t, filepath.Join(dir, filepath.FromSlash(manifest.Path)), b)
 	return b
 }
 
-// signedManifest is the bytes of dir's manifest with priv's public key and sequence seq.
-func signedManifest(t *testing.T, dir string, priv ed25519.PrivateKey, seq int64) []byte {
+// signedManifest is the bytes of dir's manifest with priv's public key and sequence seq, and edits.
+func signedManifest(t *testing.T, dir string, priv ed25519.PrivateKey, seq int64, edits ...func(*manifest.Manifest)) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(manifest.Path)))
 	if err != nil {
@@ -49,6 +52,9 @@ func signedManifest(t *testing.T, dir string, priv ed25519.PrivateKey, seq int64
 		t.Fatal(err)
 	}
 	m.Key, m.Sequence = manifest.EncodeKey(priv.Public().(ed25519.PublicKey)), seq
+	for _, edit := range edits {
+		edit(m)
+	}
 	if err := m.Seal(); err != nil {
 		t.Fatal(err)
 	}
@@ -226,8 +232,10 @@ func checkEnvelope(t *testing.T, env, want []byte, pub ed25519.PublicKey) {
 // client's offer), and one of the package's torrents: the seeder offers
 // its sequence on both connections after the extended handshake, and the whole envelope fetched
 // piece by piece is the signature and the manifest's exact bytes, and verifies. When a new sequence is
-// published, the seeder offers it on the same connections, rejects requests for the old one, and
-// serves the new one. The site swarm is not one of the torrents in the seeder's stats.
+// published (a 2,000-file site's envelope, every request pipelined: see wire.go), the seeder offers it
+// on the same connections, rejects requests for the old one, and serves the new one; so it does the
+// kill switch (disabled). The site swarm is not one of the torrents
+// in the seeder's stats.
 func TestManifestExchange(t *testing.T) {
 	dir, o, m := packedTestsite(t)
 	pub, priv, err := ed25519.GenerateKey(nil)
@@ -271,7 +279,7 @@ func TestManifestExchange(t *testing.T) {
 		"in %v: %d messages, %d bytes received (the requests: %d messages)", offerMsgs, offerBytes, offer.Size,
 		manifest.Pieces(offer.Size), time.Since(start).Round(time.Millisecond), msgs, wire, manifest.Pieces(offer.Size))
 
-	b2 := signPackage(t, dir, priv, 2)
+	b2 := signPackage(t, dir, priv, 2, padded(t, 2000)) // 400 kB, 25 pieces: more than a data channel message
 	wait.For(t, "sequence 2 offered on the open connections", time.Minute, func() bool {
 		_, site := p.offered(sitePC, 2)
 		_, pkg := p.offered(pkgPC, 2)
@@ -292,8 +300,18 @@ func TestManifestExchange(t *testing.T) {
 	offer, _ = p.offered(pkgPC, 2)
 	checkEnvelope(t, p.fetch(t, pkgPC, offer), b2, pub)
 
+	// the kill switch travels the same way
+	b3 := signPackage(t, dir, priv, 3, func(m *manifest.Manifest) { m.Disabled = true })
+	wait.For(t, "the kill switch offered", time.Minute, func() bool { _, ok := p.offered(sitePC, 3); return ok })
+	offer, _ = p.offered(sitePC, 3)
+	env := p.fetch(t, sitePC, offer)
+	checkEnvelope(t, env, b3, pub)
+	if m3, err := manifest.Parse(env[ed25519.SignatureSize:]); err != nil || !m3.Disabled {
+		t.Errorf("sequence 3 from the seeder: %v, disabled %v", err, m3 != nil && m3.Disabled)
+	}
+
 	st := s.Stats()
-	if len(st.Torrents) != len(m.Torrents) || st.Site.Sequence != 2 || st.Site.Peers < 1 || st.Site.Speakers < 2 ||
+	if len(st.Torrents) != len(m.Torrents) || st.Site.Sequence != 3 || st.Site.Peers < 1 || st.Site.Speakers < 2 ||
 		st.Site.Offers < 4 || st.Site.Rejects < 1 {
 		t.Errorf("seeder stats %+v, site %+v", st, st.Site)
 	}
@@ -370,4 +388,64 @@ func (l *logLines) count(s string) int {
 		}
 	}
 	return n
+}
+
+// padded adds n file entries of bench/signgen's site to a manifest (in its torrents, whose files they
+// are not: the seeder does not look), making its envelope that of a site of that size.
+func padded(t *testing.T, n int) func(*manifest.Manifest) {
+	t.Helper()
+	big, err := signgen.Make(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra, err := manifest.Parse(big.Manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(m *manifest.Manifest) {
+		for p, e := range extra.Files {
+			e.Torrent %= len(m.Torrents)
+			m.Files["bench/"+p] = e
+		}
+		m.Seal()
+	}
+}
+
+// TestExchangeCost (PLANKTOS_BENCH=1 only): the cost of ut_planktos per connection for a large site,
+// the testsite's package padded with bench/signgen's PLANKTOS_BENCH_FILES (default 10,000) file
+// entries: the offer (messages and bytes), and fetching the whole envelope from the seeder over one
+// WebRTC connection (requests all pipelined; time, messages and bytes each way). For BENCHMARKS.md.
+func TestExchangeCost(t *testing.T) {
+	if os.Getenv("PLANKTOS_BENCH") == "" {
+		t.Skip("benchmark: set PLANKTOS_BENCH=1")
+	}
+	n := 10000
+	if v, err := strconv.Atoi(os.Getenv("PLANKTOS_BENCH_FILES")); err == nil {
+		n = v
+	}
+	dir, o, m := packedTestsite(t)
+	_, priv, _ := ed25519.GenerateKey(nil)
+	b := signPackage(t, dir, priv, 1, padded(t, n))
+	pub := priv.Public().(ed25519.PublicKey)
+	s := startSeeder(t, seeder.Config{Dir: dir})
+	p := newPlanktosPeer(t)
+	var ih metainfo.Hash
+	ih.FromHexString(manifest.SiteSwarm(pub))
+	pc := p.conn(t, p.join(t, ih, nil, []string{o.announce()}), 1)
+	offerMsgs, offerBytes := p.cost(pc)
+	offer, _ := p.offered(pc, 1)
+	sent0 := s.Stats().Site.Sent
+	start := time.Now()
+	checkEnvelope(t, p.fetch(t, pc, offer), b, pub)
+	elapsed := time.Since(start)
+	msgs, wire := p.cost(pc)
+	req, _ := manifest.EncodeMessage(manifest.Message{Type: manifest.MsgRequest, Sequence: 1, Piece: 1000})
+	pieces := manifest.Pieces(offer.Size)
+	out := fmt.Sprintf("ut_planktos, %d files: offer %d message, %d bytes; envelope %s in %d pieces fetched in %v "+
+		"(%.1f MB/s): %d messages and %d bytes in (seeder sent %d), %d requests of ≤ %d bytes out",
+		len(m.Files)+n, offerMsgs, offerBytes, units.Bytes(offer.Size), pieces, elapsed.Round(time.Millisecond),
+		float64(offer.Size)/1e6/elapsed.Seconds(), msgs-offerMsgs, wire-offerBytes, s.Stats().Site.Sent-sent0,
+		pieces, len(req)+6)
+	t.Log(out)
+	fmt.Println(out)
 }
