@@ -36,7 +36,8 @@ func signedSite(t *testing.T) (dir string, body, sig []byte) {
 	return dir, body, sig
 }
 
-func get(t *testing.T, url, host string) (*http.Response, []byte) {
+// request GETs url with the Host header host (if not empty), and returns the response and its body.
+func request(t *testing.T, url, host string) (*http.Response, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", url, nil)
 	if host != "" {
@@ -74,7 +75,7 @@ func TestServeSignedPreview(t *testing.T) {
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
 
-	resp, got := get(t, srv.URL+"/"+manifest.Path, "")
+	resp, got := request(t, srv.URL+"/"+manifest.Path, "")
 	if !bytes.Equal(got, body) {
 		t.Fatalf("served a signed manifest of %d bytes, not the file's %d", len(got), len(body))
 	}
@@ -99,21 +100,21 @@ func TestServeSignedPreview(t *testing.T) {
 		t.Errorf("manifest Cache-Control %q", resp.Header.Get("Cache-Control"))
 	}
 
-	other, _ := get(t, srv.URL+"/"+manifest.Path, "preview.test:8080")
+	other, _ := request(t, srv.URL+"/"+manifest.Path, "preview.test:8080")
 	if !strings.Contains(other.Header.Get(serve.ICEServersHeader), "stun:preview.test:3478") ||
 		other.Header.Get(serve.TrackersHeader) != `["ws://preview.test:8080/announce"]` ||
 		other.Header.Get("ETag") == resp.Header.Get("ETag") {
 		t.Errorf("for Host preview.test:8080: %v", other.Header)
 	}
 
-	resp, got = get(t, srv.URL+"/"+manifest.SigPath, "")
+	resp, got = request(t, srv.URL+"/"+manifest.SigPath, "")
 	if resp.StatusCode != 200 || !bytes.Equal(got, sig) || resp.Header.Get("Cache-Control") != "no-cache" {
 		t.Errorf("manifest.sig: %d %q, Cache-Control %q", resp.StatusCode, got, resp.Header.Get("Cache-Control"))
 	}
 
 	plain := httptest.NewServer(&serve.Handler{Dir: dir})
 	defer plain.Close()
-	resp, got = get(t, plain.URL+"/"+manifest.Path, "")
+	resp, got = request(t, plain.URL+"/"+manifest.Path, "")
 	if !bytes.Equal(got, body) || resp.Header.Get(serve.TrackersHeader) != "" || resp.Header.Get(serve.ICEServersHeader) != "" {
 		t.Errorf("without LocalTracker: %d bytes, headers %v", len(got), resp.Header)
 	}
@@ -124,7 +125,7 @@ func TestServeSignedNoSTUN(t *testing.T) {
 	dir, body, _ := signedSite(t)
 	srv := httptest.NewServer(&serve.Handler{Dir: dir, Tracker: http.NotFoundHandler(), LocalTracker: true})
 	defer srv.Close()
-	resp, got := get(t, srv.URL+"/"+manifest.Path, "")
+	resp, got := request(t, srv.URL+"/"+manifest.Path, "")
 	if !bytes.Equal(got, body) || resp.Header.Get(serve.TrackersHeader) == "" ||
 		resp.Header.Get(serve.ICEServersHeader) != "" {
 		t.Errorf("%d bytes, headers %v", len(got), resp.Header)

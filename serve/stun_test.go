@@ -32,22 +32,14 @@ func TestServeLocalSTUN(t *testing.T) {
 	}
 	get := func(host string) (servers []ice, p2p string, etag string) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", srv.URL+"/planktos/manifest.json", nil)
-		if host != "" {
-			req.Host = host
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
+		resp, body := request(t, srv.URL+"/planktos/manifest.json", host)
 		var m struct {
 			Runtime struct {
 				P2P        string `json:"p2p"`
 				ICEServers []ice  `json:"iceServers"`
 			}
 		}
-		if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		if err := json.Unmarshal(body, &m); err != nil {
 			t.Fatal(err)
 		}
 		return m.Runtime.ICEServers, m.Runtime.P2P, resp.Header.Get("ETag")
