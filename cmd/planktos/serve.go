@@ -102,6 +102,7 @@ pages of a package built with report = true).`,
 			if seed {
 				seeding = &sd
 			}
+			token = statusToken(token)
 			dash := serveDashboard(h, t, reports, seeding, token)
 			defer dash.Close()
 			context.AfterFunc(cmd.Context(), dash.Close) // ends the event streams shutdown waits for
@@ -159,7 +160,7 @@ pages of a package built with report = true).`,
 	cmd.Flags().BoolVar(&noTracker, "no-tracker", false, "run no tracker at /announce")
 	cmd.Flags().BoolVar(&keepTrackers, "keep-trackers", false, "serve the manifest's own trackers, not this server's")
 	cmd.Flags().BoolVar(&seed, "seed", false, "also seed the package over WebRTC (see planktos seed)")
-	cmd.Flags().StringVar(&token, "status-token", os.Getenv("PLANKTOS_STATUS_TOKEN"),
+	cmd.Flags().StringVar(&token, "status-token", "",
 		"open the dashboard (/planktos/status) to other hosts that give this token (default: loopback only)")
 	cmd.Flags().StringVar(&stunAddr, "stun", "", "UDP address of the STUN server the served manifest points browsers at (default: --addr's; off: none)")
 	tf.register(cmd.Flags())

@@ -39,7 +39,7 @@ host pass --token T (or set PLANKTOS_STATUS_TOKEN).`,
 			if err != nil {
 				return usageError{err}
 			}
-			body, s, err := fetchStatus(cmd.Context(), u, token)
+			body, s, err := fetchStatus(cmd.Context(), u, statusToken(token))
 			if err != nil {
 				return err
 			}
@@ -52,9 +52,18 @@ host pass --token T (or set PLANKTOS_STATUS_TOKEN).`,
 		},
 	}
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the status JSON")
-	cmd.Flags().StringVar(&token, "token", os.Getenv("PLANKTOS_STATUS_TOKEN"),
+	cmd.Flags().StringVar(&token, "token", "",
 		"the server's --status-token (for a dashboard on another host)")
 	return cmd
+}
+
+// statusToken is the --status-token or --token flag's value, else PLANKTOS_STATUS_TOKEN (read here,
+// not as the flag's default, so that --help does not print it).
+func statusToken(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	return os.Getenv("PLANKTOS_STATUS_TOKEN")
 }
 
 // statusURL is the status.json URL of the server at raw.

@@ -190,3 +190,45 @@ func TestStatsSeeder(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 }
+
+// TestStatsToken: a dashboard reached from an address other than loopback (the namespace's
+// interface) answers only with the --status-token, given to `planktos stats` by --token or
+// PLANKTOS_STATUS_TOKEN; --help does not show the token.
+func TestStatsToken(t *testing.T) {
+	netns.Need(t)
+	env := []string{"PLANKTOS_STATUS_TOKEN=s3cret"}
+	cmd := exec.Command(bin, "tracker", "--addr", netns.Addr()+":0")
+	cmd.Env = append(os.Environ(), env...)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sc := bufio.NewScanner(stderr)
+	var head []string
+	for sc.Scan() && !strings.HasPrefix(sc.Text(), "Dashboard at") {
+		head = append(head, sc.Text())
+	}
+	if !strings.Contains(sc.Text(), "add ?token=<your --status-token>") {
+		t.Fatalf("start line %q", sc.Text())
+	}
+	addr := find(t, head, `Tracker at ws://(\S+)/announce`)
+	dir := t.TempDir()
+	if code, _, errs := run(t, dir, "stats", addr); code != 1 || !strings.Contains(errs, "answered 404") {
+		t.Fatalf("without the token: exit %d, %s", code, errs)
+	}
+	if code, _, errs := run(t, dir, "stats", "--token", "wrong", addr); code != 1 || !strings.Contains(errs, "token is not") {
+		t.Fatalf("a wrong token: exit %d, %s", code, errs)
+	}
+	if code, out, errs := run(t, dir, "stats", "--token", "s3cret", addr); code != 0 || !strings.Contains(out, "[Tracker]") {
+		t.Fatalf("--token: exit %d, %s%s", code, out, errs)
+	}
+	if code, out, errs := runEnv(t, dir, env, "stats", addr); code != 0 || !strings.Contains(out, "[Tracker]") {
+		t.Fatalf("PLANKTOS_STATUS_TOKEN: exit %d, %s%s", code, out, errs)
+	}
+	for _, c := range []string{"tracker", "serve", "stats"} {
+		if _, out, _ := runEnv(t, dir, env, c, "--help"); strings.Contains(out, "s3cret") {
+			t.Errorf("planktos %s --help shows the token:\n%s", c, out)
+		}
+	}
+}

@@ -78,7 +78,7 @@ and counted on the dashboard.`,
 			if os.Getenv("GOGC") == "" {
 				debug.SetGCPercent(50) // BENCHMARKS.md, "Tracker"
 			}
-			return runTracker(cmd.Context(), addr, cfg, tlsCfg, stunAddr, reports, token)
+			return runTracker(cmd.Context(), addr, cfg, tlsCfg, stunAddr, reports, statusToken(token))
 		},
 	}
 	f := cmd.Flags()
@@ -95,7 +95,7 @@ and counted on the dashboard.`,
 	f.BoolVarP(&quiet, "quiet", "q", false, "do not log")
 	f.StringVar(&stunAddr, "stun", "", "also run a STUN server on this UDP address, e.g. :3478 (default: none)")
 	f.BoolVar(&reports, "reports", false, "take visitors' reports at /planktos/report (sites packaged with report = true)")
-	f.StringVar(&token, "status-token", os.Getenv("PLANKTOS_STATUS_TOKEN"),
+	f.StringVar(&token, "status-token", "",
 		"open the dashboard (/planktos/status) to other hosts that give this token (default: loopback only)")
 	tf.register(f)
 	return cmd
