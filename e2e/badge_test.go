@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	pkgmanifest "github.com/planktos/planktos/manifest"
+	"github.com/planktos/planktos/tracker"
 )
 
 // badgeState is what the offload badge shows in a page (present false: no badge).
@@ -62,8 +63,8 @@ func badgeDecided(b *browser) bool {
 
 // feedFromPeer is the exchange of TestTwoBrowsers: A keeps the whole site, B (prefetch "visited")
 // opens the home page, meets A, and from then on the origin refuses B every byte but pages and
-// planktos's bootstrap files; B's second tab opens the gallery, whose images only A can give. It
-// returns that tab.
+// planktos's bootstrap files (the badge and the reports too); B's second tab opens the gallery,
+// whose images only A can give. It returns that tab.
 func feedFromPeer(t *testing.T, o *p2pOrigin, m manifest, a, b *browser) *browser {
 	t.Helper()
 	a.installed("/", m.storable())
@@ -72,7 +73,7 @@ func feedFromPeer(t *testing.T, o *p2pOrigin, m manifest, a, b *browser) *browse
 	b.mustEval(`window.planktos.ready`, &ok)
 	b.waitFor("B's agent to meet A", 30*time.Second, func() bool { return agentPeers(b) > 0 })
 	o.setRefuse(func(who, p string) bool {
-		return who == "B" && !isPage(p) && !isBootstrap(p) && p != "/"+pkgmanifest.BadgePath
+		return who == "B" && !isPage(p) && !isBootstrap(p) && p != "/"+pkgmanifest.BadgePath && p != tracker.ReportPath
 	})
 	bt := b.tab()
 	for _, p := range []string{"/gallery/", "/gallery/diatom/"} {
@@ -121,12 +122,20 @@ func TestBadge(t *testing.T) {
 		t.Errorf("badge %v, stats served %+v agent %+v", s.Bytes, st.Served, *st.Agent)
 	}
 	// no layout shift: on a page that has none of its own (no image without its size), the badge
-	// appears after the load and fills in its figures, and nothing of the page moves
+	// appears after the load, its figures change, and nothing moves
 	bt.open("/docs/getting-started/")
 	badgeDecided(bt)
 	bt.waitFor("the badge on the next page to show B's figures", 10*time.Second, func() bool {
 		bt.mustEval(badgeJS, &s)
 		return s.Present && s.Bytes["peers"] > 0
+	})
+	// and a figure that changes while it is shown (the page read again, from the store)
+	store0 := s.Bytes["store"]
+	var n int
+	bt.mustEval(`fetch(location.href).then(r => r.arrayBuffer()).then(b => b.byteLength)`, &n)
+	bt.waitFor("the badge to count the page read again from the store", 10*time.Second, func() bool {
+		bt.mustEval(badgeJS, &s)
+		return s.Bytes["store"] > store0
 	})
 	var shifts struct {
 		CLS     float64  `json:"cls"`

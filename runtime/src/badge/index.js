@@ -4,8 +4,9 @@
 // from planktos.stats(), every 3 s while the page is visible), with a button that turns peers off for
 // the site, or back on (planktos.optOut(), README "Privacy and visitor choices").
 //
-// It is `position: fixed` and added after the page loaded, so nothing of the page moves (no layout
-// shift), and lives in a shadow root: the page's styles do not reach it. The figures are a polite live
+// It is `position: fixed`, added after the page loaded and its figures known, and each figure has a
+// fixed width, so nothing moves, neither the page nor the badge (no layout shift); it lives in a
+// shadow root: the page's styles do not reach it. The figures are a polite live
 // region (role status); × or Escape dismisses it for good (localStorage, names.js badgeDismissedKey).
 // Tests find it as #planktos-badge, each figure as [data-figure=NAME] with its bytes in data-bytes.
 import { badgeDismissedKey } from '../common/names.js';
@@ -15,7 +16,8 @@ import { human, LINES, optLabel } from './view.js';
 
 const CSS = `.b{display:flex;flex-wrap:wrap;align-items:center;gap:6px 10px;max-width:min(30em,calc(100vw - 24px));
 box-sizing:border-box;padding:8px 10px;border-radius:6px;background:#111;color:#fff;font:13px/1.4 system-ui,sans-serif;
-box-shadow:0 2px 8px #0006}.f{margin:0;display:flex;flex-wrap:wrap;gap:0 10px}b{font-weight:600}
+box-shadow:0 2px 8px #0006}.f{margin:0;display:flex;flex-wrap:wrap;gap:0 10px}
+b{font-weight:600;display:inline-block;min-width:4.4em;text-align:end;font-variant-numeric:tabular-nums}
 button{font:inherit;color:#111;background:#fff;border:0;border-radius:4px;padding:2px 8px;cursor:pointer}
 button:focus-visible{outline:2px solid #ffbf47;outline-offset:2px}`;
 
@@ -72,7 +74,9 @@ button:focus-visible{outline:2px solid #ffbf47;outline-offset:2px}`;
     }
     label();
   };
-  document.body.appendChild(host);
-  void update();
-  timer = setInterval(() => void update(), 3000);
+  // shown once it has its first figures; they then change within fixed widths: the box keeps its size
+  void update().finally(() => {
+    document.body.appendChild(host);
+    timer = setInterval(() => void update(), 3000);
+  });
 })();
