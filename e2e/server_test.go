@@ -89,6 +89,10 @@ type countingWriter struct {
 }
 
 func (c *countingWriter) WriteHeader(code int) { c.status = code; c.ResponseWriter.WriteHeader(code) }
+
+// Unwrap lets http.ResponseController reach the connection (the dashboard's event stream flushes).
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
 func (c *countingWriter) Write(b []byte) (int, error) {
 	if c.status == 0 {
 		c.status = 200
