@@ -68,10 +68,13 @@ func returnForRev2(t *testing.T, s *signedSite, name, profile string) (*browser,
 	start := time.Now()
 	a.open("/")
 	if !poll.Until(60*time.Second, func() bool { return a.hasElement("rev2") }) {
-		var st any
+		var st, nav any
 		a.eval(`window.planktos && window.planktos.stats ? window.planktos.stats() : null`, &st)
-		t.Fatalf("%s's page did not show revision 2 within 60 s; stats %s; console %q; requests since the cut %v",
-			name, jsonOf(st), a.consoleErrors(), s.o.log())
+		a.eval(`performance.getEntriesByType('navigation').map(n => n.type + ' ' + n.name)`, &nav)
+		hits := s.o.log()
+		a.open("/") // for the report: does the next navigation show it?
+		t.Fatalf("%s's page (%v) did not show revision 2 within 60 s (the next navigation does: %v); stats %s; "+
+			"console %q; requests since the cut %v", name, nav, a.hasElement("rev2"), jsonOf(st), a.consoleErrors(), hits)
 	}
 	p := a.painted()
 	ms := func(at float64) time.Duration {
