@@ -65,8 +65,8 @@ func newRejectBed(t *testing.T) *rejectBed {
 	return r
 }
 
-// resigned is m (a copy of a package's manifest) changed by edit, sealed, encoded and signed with priv:
-// the manifest's exact bytes and its envelope.
+// resigned is the envelope of m (a copy of a package's manifest) changed by edit, sealed, encoded and
+// signed with priv: the signature, then the manifest's exact bytes.
 func resigned(t *testing.T, m manifest, priv ed25519.PrivateKey, edit func(*pkgmanifest.Manifest)) []byte {
 	t.Helper()
 	c := *m.Manifest
@@ -90,9 +90,15 @@ func withSequence(n int64) func(*pkgmanifest.Manifest) {
 	return func(m *pkgmanifest.Manifest) { m.Sequence = n }
 }
 
-// aCounts is what A's counters say now (zero values while a page reloads).
+// aCounts is what A's counters say now (waiting out a reload of A's agent page).
 func (r *rejectBed) aCounts() signedStats {
-	s, _ := r.a.signedStats()
+	r.t.Helper()
+	var s signedStats
+	r.a.waitFor("A's stats", 20*time.Second, func() bool {
+		var ok bool
+		s, ok = r.a.signedStats()
+		return ok && s.Agent != nil
+	})
 	return s
 }
 
@@ -103,7 +109,7 @@ type rejectPeer struct {
 	aStart int
 }
 
-// exchange is b's agent's ut_planktos counters (zero while its page reloads).
+// exchangeOf is b's agent's ut_planktos counters (zero while its page reloads).
 func exchangeOf(b *browser) exchangeStats {
 	if s, ok := b.signedStats(); ok && s.Agent != nil {
 		return s.Agent.Exchange
@@ -144,6 +150,7 @@ func (r *rejectBed) peer() rejectPeer {
 func (r *rejectBed) offer(key string, seq int64, env []byte, what string, done func(p rejectPeer, before, now signedStats) bool) (before, now signedStats) {
 	r.t.Helper()
 	p := r.peer()
+	defer p.b.close() // then A is on its own again: what it shows next comes from its own store
 	before = r.aCounts()
 	p.b.holdEnvelope(key, seq, env)
 	r.a.waitFor(what, 30*time.Second, func() bool {
@@ -152,7 +159,6 @@ func (r *rejectBed) offer(key string, seq int64, env []byte, what string, done f
 		return ok && now.Agent != nil && done(p, before, now)
 	})
 	r.t.Logf("%s: A's exchange %+v, worker refused %v adopted %d", what, now.Agent.Exchange, now.Signed.Refused, now.Signed.Adopted)
-	p.b.close() // A is on its own again: what it shows next comes from its own store
 	return before, now
 }
 
