@@ -2,7 +2,8 @@
 // signature-cost benchmark (open.mjs, next to this file):
 //
 //	go run ./bench/gensigned -out /tmp/signed -files 10000
-//	node bench/gensigned/open.mjs /tmp/signed
+//	node bench/gensigned/open.mjs /tmp/signed            # in Node
+//	go run ./bench/gensigned/chromium -dir /tmp/signed   # in headless Chromium
 //
 // It writes manifest.json, manifest.sig (as a package has them), envelope.bin (what peers exchange) and
 // key.txt (the public key as planktos.sw.js pins it).

@@ -1,7 +1,8 @@
 // Times the browser runtime's check of a signed manifest a peer offers — openEnvelope
 // (runtime/src/common/signed.js: Ed25519 verify with WebCrypto, JSON.parse, parseManifest, key and
 // sequence checks) — on the envelope bench/gensigned wrote, and its two halves on their own. The Go
-// side of the same bytes is manifest/sign_bench_test.go.
+// side of the same bytes is manifest/sign_bench_test.go; bench/gensigned/chromium times the same in
+// headless Chromium.
 //
 //   go run ./bench/gensigned -out /tmp/signed -files 10000
 //   node bench/gensigned/open.mjs /tmp/signed [rounds]
