@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -116,17 +115,7 @@ func TestStatsErrors(t *testing.T) {
 // TestDashboardEventsEndAtStop: `planktos tracker --reports` counts a report, and an open event
 // stream of its dashboard does not hold up its stop (the server's shutdown waits for open requests).
 func TestDashboardEventsEndAtStop(t *testing.T) {
-	cmd := exec.Command(bin, "tracker", "--addr", "127.0.0.1:0", "--reports")
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	sc := bufio.NewScanner(stderr)
-	var head []string
-	for sc.Scan() && !strings.HasPrefix(sc.Text(), "Visitors' reports at") {
-		head = append(head, sc.Text())
-	}
+	cmd, head, rest := started(t, t.TempDir(), `^Visitors' reports at`, "tracker", "--addr", "127.0.0.1:0", "--reports")
 	addr := find(t, head, `Dashboard at http://(\S+)/planktos/status`)
 	resp, err := http.Post("http://"+addr+"/planktos/report", "text/plain",
 		strings.NewReader(`{"v":1,"site":"https://example.org/","peers":1,"store":0,"http":0,"uploaded":0}`))
@@ -143,13 +132,10 @@ func TestDashboardEventsEndAtStop(t *testing.T) {
 	}
 	start := time.Now()
 	cmd.Process.Signal(os.Interrupt)
-	var rest strings.Builder
-	for sc.Scan() {
-		rest.WriteString(sc.Text())
-	}
+	out := rest() // to the end of stderr, before Wait closes it
 	if err := cmd.Wait(); err != nil || time.Since(start) > 3*time.Second ||
-		!strings.Contains(rest.String(), "1 visitors' reports counted") {
-		t.Fatalf("exit %v after %v: %q", err, time.Since(start), rest.String())
+		!strings.Contains(out, "1 visitors' reports counted") {
+		t.Fatalf("exit %v after %v: %q", err, time.Since(start), out)
 	}
 }
 
@@ -197,30 +183,21 @@ func TestStatsSeeder(t *testing.T) {
 func TestStatsToken(t *testing.T) {
 	netns.Need(t)
 	env := []string{"PLANKTOS_STATUS_TOKEN=s3cret"}
-	cmd := exec.Command(bin, "tracker", "--addr", netns.Addr()+":0")
-	cmd.Env = append(os.Environ(), env...)
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	sc := bufio.NewScanner(stderr)
-	var head []string
-	for sc.Scan() && !strings.HasPrefix(sc.Text(), "Dashboard at") {
-		head = append(head, sc.Text())
-	}
-	if !strings.Contains(sc.Text(), "add ?token=<your --status-token>") {
-		t.Fatalf("start line %q", sc.Text())
+	t.Setenv("PLANKTOS_STATUS_TOKEN", "s3cret") // for the tracker; the stats runs below set their own
+	dir := t.TempDir()
+	_, head, _ := started(t, dir, `^Dashboard at`, "tracker", "--addr", netns.Addr()+":0")
+	if !strings.Contains(head[len(head)-1], "add ?token=<your --status-token>") {
+		t.Fatalf("start line %q", head[len(head)-1])
 	}
 	addr := find(t, head, `Tracker at ws://(\S+)/announce`)
-	dir := t.TempDir()
-	if code, _, errs := run(t, dir, "stats", addr); code != 1 || !strings.Contains(errs, "answered 404") {
+	none := []string{"PLANKTOS_STATUS_TOKEN="}
+	if code, _, errs := runEnv(t, dir, none, "stats", addr); code != 1 || !strings.Contains(errs, "answered 404") {
 		t.Fatalf("without the token: exit %d, %s", code, errs)
 	}
-	if code, _, errs := run(t, dir, "stats", "--token", "wrong", addr); code != 1 || !strings.Contains(errs, "token is not") {
+	if code, _, errs := runEnv(t, dir, none, "stats", "--token", "wrong", addr); code != 1 || !strings.Contains(errs, "token is not") {
 		t.Fatalf("a wrong token: exit %d, %s", code, errs)
 	}
-	if code, out, errs := run(t, dir, "stats", "--token", "s3cret", addr); code != 0 || !strings.Contains(out, "[Tracker]") {
+	if code, out, errs := runEnv(t, dir, none, "stats", "--token", "s3cret", addr); code != 0 || !strings.Contains(out, "[Tracker]") {
 		t.Fatalf("--token: exit %d, %s%s", code, out, errs)
 	}
 	if code, out, errs := runEnv(t, dir, env, "stats", addr); code != 0 || !strings.Contains(out, "[Tracker]") {
