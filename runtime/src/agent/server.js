@@ -73,11 +73,13 @@ export class AgentServer {
   /**
    * Streams bytes [start, end] of a file, once a connected peer (or this browser) has them: at once, or
    * within `wait` ms (the service worker waits for peers when HTTP failed); else 'unavailable'.
-   * @param {MessagePort} port @param {{id: number, sha: string, start: number, end: number, wait?: number}} msg
+   * @param {MessagePort} port @param {{id: number, sha: string, start: number, end: number, wait?: number, size?: number}} msg
    */
-  async read(port, { id, sha, start, end, wait = 0 }) {
+  async read(port, { id, sha, start, end, wait = 0, size }) {
     this.waiting.add(id);
-    const f = await this.swarm().then((sw) => sw?.want(sha, start, end, wait) ?? null).catch(() => null);
+    let f = await this.swarm().then((sw) => sw?.want(sha, start, end, wait) ?? null).catch(() => null);
+    // a manifest entry naming this hash with another size is not this file (its bytes would be cut)
+    if (f && size != null && f.file.length !== size) f = null;
     if (!this.waiting.delete(id)) return; // cancelled meanwhile
     if (!f) {
       debug.log?.('read', sha, `[${start}, ${end}]`, 'unavailable: no connected peer has every piece', wait ? `within ${wait} ms` : 'now');

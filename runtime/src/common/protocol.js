@@ -12,7 +12,8 @@
 //
 // Agent messages go over the agent's MessagePort; their data is `{op: <name>, ...}`, a read's replies are
 // `{id, chunk?, done?, error?}`:
-//   read      worker → agent   stream bytes [start, end] of file `sha`, waiting up to `wait` ms for peers
+//   read      worker → agent   stream bytes [start, end] of file `sha`, waiting up to `wait` ms for peers;
+//                              `size`, when given, is the manifest's: a file of that hash and another size is refused
 //   more      worker → agent   one more chunk of read `id` may come (flow control)
 //   cancel    worker → agent   read `id` is no longer wanted
 //   stats     worker → agent   reply `{id, stats}` with the agent's counters
@@ -57,7 +58,7 @@ export const Op = /* @__PURE__ */ Object.freeze({
 });
 
 /**
- * @typedef {{op: 'read', id: number, sha: string, start: number, end: number, wait: number}} ReadMsg
+ * @typedef {{op: 'read', id: number, sha: string, start: number, end: number, wait: number, size?: number}} ReadMsg
  * @typedef {{op: 'more'|'cancel', id: number}} FlowMsg
  * @typedef {{op: 'stats', id: number}} StatsMsg
  * @typedef {{op: 'manifest', revision: string}} ManifestMsg

@@ -156,9 +156,10 @@ export class AgentLink {
    * @param {number} start
    * @param {number} end inclusive
    * @param {number} wait ms
+   * @param {number} [size] the file's size per the manifest: a file of that hash but another size is refused
    * @returns {Promise<ReadableStream<Uint8Array>|null>}
    */
-  async open(sha, start, end, wait = 0) {
+  async open(sha, start, end, wait = 0, size = undefined) {
     const t0 = Date.now();
     const port = await this.get(wait);
     if (!port) return null;
@@ -210,7 +211,7 @@ export class AgentLink {
         if (!started) { started = true; this.misses = 0; resolve(stream); }
         wake();
       });
-      port.postMessage({ op: Op.read, id, sha, start, end, wait: patience });
+      port.postMessage({ op: Op.read, id, sha, start, end, wait: patience, size });
     });
   }
 }
