@@ -32,6 +32,24 @@ export function reloadOnRevision(base, sw = navigator.serviceWorker) {
     } catch {
       return; // no storage to keep that in: no reload rather than a loop
     }
-    location.reload();
+    void fetchFirst(location.href).finally(() => location.reload());
   });
+}
+
+/**
+ * Asks the worker for the page under the new revision while this page, and so its agent, still lives:
+ * the reload then finds it stored, rather than racing a new agent for peers (and falling back to the
+ * previous revision's copy). Bounded: the reload comes within 10 s whatever happens.
+ * @param {string} url
+ */
+async function fetchFirst(url) {
+  const ac = new AbortController();
+  const t = setTimeout(() => ac.abort(), 10000);
+  try {
+    await (await fetch(url, { signal: ac.signal })).arrayBuffer();
+  } catch {
+    // the reload asks again
+  } finally {
+    clearTimeout(t);
+  }
 }
