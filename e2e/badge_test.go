@@ -67,6 +67,9 @@ func badgeDecided(b *browser) bool {
 // whose images only A can give. It returns that tab.
 func feedFromPeer(t *testing.T, o *p2pOrigin, m manifest, a, b *browser) *browser {
 	t.Helper()
+	o.mu.Lock()
+	o.prefetch["B"] = "visited"
+	o.mu.Unlock()
 	a.installed("/", m.storable())
 	b.open("/")
 	var ok bool
@@ -99,9 +102,6 @@ func TestBadge(t *testing.T) {
 		t.Fatal("badge = true did not reach the manifest")
 	}
 	o := servePlanktos(t, dir)
-	o.mu.Lock()
-	o.prefetch["B"] = "visited"
-	o.mu.Unlock()
 	a := newBrowser(t, "", uaTag("A"))
 	b := newBrowser(t, "", uaTag("B"))
 	bt := feedFromPeer(t, o, m, a, b)
@@ -233,8 +233,10 @@ func TestBadgeOff(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	// badge on: badge.js is requested, and the manifest holds "badge":true (the served manifest is
-	// rewritten, so its bytes are compared on their own: off must not be longer)
+	// badge on: badge.js is requested, and the manifest holds "badge":true, so the manifest's bytes
+	// are compared on their own (off must not be longer). Nor are its 200s counted: on a first visit
+	// the page agent fetches it too when it looks before the installing worker kept it (a race of
+	// the runtime either way, unrelated to the badge)
 	served := map[bool]int64{}
 	lines := func(hs []uaHit, on bool) (out []string, badge bool) {
 		for _, h := range hs {
@@ -243,8 +245,8 @@ func TestBadgeOff(t *testing.T) {
 				continue
 			}
 			if h.Path == "/"+pkgmanifest.Path && h.Status == 200 {
-				served[on] += h.Bytes
-				h.Bytes = -1
+				served[on] = h.Bytes
+				continue
 			}
 			out = append(out, fmt.Sprintf("%s %d %d", h.Path, h.Status, h.Bytes))
 		}
@@ -260,7 +262,14 @@ func TestBadgeOff(t *testing.T) {
 		}
 		off, offBadge := lines(pick(visits[false]), false)
 		on, onBadge := lines(pick(visits[true]), true)
-		t.Logf("%s: %d requests with badge off, %d (and badge.js: %v) with it on", phase, len(off), len(on), onBadge)
+		total := func(hs []uaHit) (n int64) {
+			for _, h := range hs {
+				n += h.Bytes
+			}
+			return n
+		}
+		t.Logf("%s: badge off %d requests, %d bytes; on %d requests and badge.js (%v), %d bytes", phase,
+			len(off), total(pick(visits[false])), len(on), onBadge, total(pick(visits[true])))
 		if offBadge || !onBadge {
 			t.Errorf("%s: badge.js requested with badge off: %v, on: %v", phase, offBadge, onBadge)
 		}
