@@ -173,6 +173,7 @@ class Agent {
       if (this.swarm) this.swarm.originUp = this.originUp;
       // back online: join what could not be joined without the origin
       if (this.originUp && !was && this.swarm && this.manifest) void this.swarm.sync(this.manifest).catch(() => {});
+      if (this.originUp && !was) this.schedulePrefetch();
     }
     if (msg.op === Op.manifest) void this.reload().catch(() => {});
     if (msg.op === Op.envelope) this.exchange.hold(msg.key, msg.sequence, msg.bytes);
@@ -202,6 +203,7 @@ class Agent {
     await pool(items, 3, async (item) => {
       if (this.manifest !== m) return;
       if (await this.fromPeers(item.sha, item.size)) return;
+      if (!this.originUp) return; // (each fetch would fail, and log): the origin's return prefetches again
       for (const url of [fileURL(base, item.sha), keyURL(item.key, base)]) {
         if (await this.fromHTTP(url, item.sha, item.size).catch(() => false)) return;
       }
