@@ -342,8 +342,9 @@ func commit(fsys afero.Fs, root string, m *manifest.Manifest, torrents map[strin
 			return fmt.Errorf("write runtime: %w", explain(err))
 		}
 	}
-	if !enabled { // the kill switch: no page agent to load
+	if !enabled { // the kill switch: no page agent (nor its badge) to load
 		fsys.Remove(native(root, manifest.PeerPath))
+		fsys.Remove(native(root, manifest.BadgePath))
 	}
 	return writeManifest(fsys, root, m, key, prevSig)
 }

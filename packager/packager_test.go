@@ -312,8 +312,10 @@ func TestPackKillSwitch(t *testing.T) {
 	opts := options("https://example.org/")
 	opts.Config.Enabled = false
 	pack(t, fsys, opts)
-	if ok, _ := afero.Exists(fsys, filepath.Join(root, "planktos/peer.js")); ok {
-		t.Error("kill switch left the page agent")
+	for _, f := range []string{"planktos/peer.js", "planktos/badge.js"} {
+		if ok, _ := afero.Exists(fsys, filepath.Join(root, f)); ok {
+			t.Errorf("kill switch left %s", f)
+		}
 	}
 	sw, _ := afero.ReadFile(fsys, filepath.Join(root, "planktos.sw.js"))
 	kill, _ := os.ReadFile("../runtime/dist/kill.sw.js")
