@@ -94,10 +94,27 @@ const newsJS = `(async () => {
   return { news: !!document.getElementById('news'), width: img ? img.naturalWidth : -1 };
 })()`
 
-// hasRev2 checks visitor a (name) after its return with the origin down: the new page and its new image
-// load, its worker runs revision 2 adopted from a peer, bytes came from peers, and the origin answered
-// none of its requests since the cut. It returns the bytes the worker and agent counted from peers.
+// hasRev2 checks visitor a (name) after its return with the origin down: rev2Loads, and a console
+// without planktos errors. It returns the bytes the worker and agent counted from peers.
 func hasRev2(t *testing.T, s *signedSite, a *browser, name string, rev2 signedPackage) int64 {
+	t.Helper()
+	fromPeers := rev2Loads(t, s, a, name, rev2)
+	if c := planktosErrors(a.consoleErrors()); len(c) > 0 {
+		t.Errorf("%s's console: %q", name, c)
+	}
+	return fromPeers
+}
+
+// signedVisitor is a browser the signed tests check: Chromium (*browser) or Firefox (*firefox).
+type signedVisitor interface {
+	browserEngine
+	signedStats() (signedStats, bool)
+}
+
+// rev2Loads checks visitor a (name) after its return with the origin down: the new page and its new
+// image load, its worker runs revision 2 adopted from a peer, bytes came from peers, and the origin
+// answered none of its requests since the cut. It returns the bytes counted from peers.
+func rev2Loads(t *testing.T, s *signedSite, a signedVisitor, name string, rev2 signedPackage) int64 {
 	t.Helper()
 	a.open("/news/")
 	var got struct {
@@ -124,9 +141,6 @@ func hasRev2(t *testing.T, s *signedSite, a *browser, name string, rev2 signedPa
 	}
 	if n := noAnswerSince(t, s.o, name); n == 0 {
 		t.Logf("%s asked the origin nothing after the cut", name)
-	}
-	if c := planktosErrors(a.consoleErrors()); len(c) > 0 {
-		t.Errorf("%s's console: %q", name, c)
 	}
 	return fromPeers
 }

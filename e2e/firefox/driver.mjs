@@ -12,7 +12,9 @@
 //   {"id":1,"op":"open","url":"http://…","timeout":30000} → {"id":1,"ok":true}  (navigated, load fired)
 //   {"id":2,"op":"eval","expr":"…"}                       → {"id":2,"ok":true,"value":<JSON>}
 //       the expression is evaluated as a script in the page, a promise is awaited, and the value is
-//       JSON.stringify'd in the page (undefined → null)
+//       JSON.stringify'd in the page (undefined → null). Like a click, it gives the page a user
+//       activation (puppeteer's BiDi evaluate sends userActivation: true): a page polled this way counts
+//       as used. With "activate":false an expression (not statements) is evaluated without one.
 //   {"id":4,"op":"tab"}                                    → {"id":4,"ok":true,"tab":1}
 //       opens another tab; "tab":N in open and eval picks the tab (0, the first, when left out)
 //   {"id":3,"op":"close"}                                  → {"id":3,"ok":true}, then the driver exits 0
@@ -35,7 +37,7 @@ import { send, serveCommands, waitExit } from '../lineproto.mjs';
 
 /**
  * @typedef {{profile: string, firefox: string, userAgent: string, cas: string[], prefs: Record<string, unknown>, acceptInsecureCerts: boolean}} Options
- * @typedef {{id?: number, op: string, tab?: number, url?: string, expr?: string, timeout?: number}} Command
+ * @typedef {{id?: number, op: string, tab?: number, url?: string, expr?: string, timeout?: number, activate?: boolean}} Command
  * @typedef {import('puppeteer-core').Browser} Browser
  * @typedef {import('puppeteer-core').Page} Page
  */
@@ -218,6 +220,20 @@ function forwardLogs(browser, page) {
   page.on('pageerror', err => send({ event: 'console', level: 'error', type: 'javascript', text: String(err && /** @type {any} */ (err).message || err), url: '' }));
 }
 
+/**
+ * Evaluates an expression in the page without a user activation, a promise awaited, and returns its
+ * value through JSON. Through puppeteer's BiDi realm: page.evaluate offers no way to leave the
+ * activation out.
+ * @param {Page} page @param {string} expr @returns {Promise<unknown>}
+ */
+async function evalUntouched(page, expr) {
+  const realm = /** @type {any} */ (page.mainFrame()).mainRealm().realm;
+  const wrapped = `Promise.resolve((${expr}\n)).then(v => JSON.stringify(v === undefined ? null : v))`;
+  const r = await realm.evaluate(wrapped, true, { userActivation: false, resultOwnership: 'none' });
+  if (r.type === 'exception') throw new Error(r.exceptionDetails?.text ?? 'exception');
+  return JSON.parse(r.result?.value ?? 'null');
+}
+
 async function main() {
   /** @type {Options} */
   let o;
@@ -293,6 +309,7 @@ async function main() {
       }
       case 'eval': {
         if (typeof c.expr !== 'string') throw new Error('eval needs expr');
+        if (c.activate === false) return { value: await evalUntouched(page, c.expr) };
         // A string is evaluated as a script (its completion value, a promise awaited), like CDP's
         // Runtime.evaluate; the value is serialized in the page. Note: puppeteer evaluates with
         // userActivation, so the page sees the evaluation as a user gesture.
