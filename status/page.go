@@ -37,7 +37,7 @@ func (d *Dashboard) page(w http.ResponseWriter, r *http.Request) {
 		windowSeconds: d.opt.Window.Seconds()}
 	flatten("", tree, p.flat)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:")
 	if err := pageTmpl.Execute(w, p); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 	}
