@@ -1,2 +1,2 @@
-/* planktos runtime 0.1.0 build d3d525dbeab2d6b6 */
+/* planktos runtime 0.1.0 build 42975a2f616cab42 */
 "use strict";(()=>{var n=t=>`planktos:${t}:`;async function o(t){if(!self.caches)return;for(let e of await caches.keys())e.startsWith(n(t))&&await caches.delete(e);let a=self.indexedDB;if(a&&a.databases)for(let e of await a.databases())e.name&&e.name.startsWith(`planktos:${t}`)&&a.deleteDatabase(e.name)}var s=self,i=new URL(s.registration.scope).pathname;s.addEventListener("install",()=>s.skipWaiting());s.addEventListener("activate",t=>{t.waitUntil(o(i).catch(()=>{}).then(()=>s.registration.unregister()))});})();

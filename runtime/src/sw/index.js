@@ -105,6 +105,21 @@ async function keepRuntime() {
   }));
 }
 
+/** The badge, loaded only by sites with badge = true; kept like the runtime's files, so it shows offline. */
+const BADGE = 'planktos/badge.js';
+
+/**
+ * Keeps this version's badge where the manifest shows it, and drops an earlier version's otherwise;
+ * called when this service worker version installs.
+ * @param {boolean} on
+ */
+async function keepBadge(on) {
+  const cache = await caches.open(metaCache(base));
+  if (!on) return void await cache.delete(base + BADGE);
+  const res = await fetch(base + BADGE, { cache: 'no-cache' });
+  if (res.ok) await cache.put(base + BADGE, res);
+}
+
 /**
  * A runtime file: the kept copy at once; the network when nothing is kept. install.js is refreshed
  * in the background on every page load: it is small, and it tells when a new runtime was published.
@@ -113,7 +128,12 @@ async function keepRuntime() {
 async function runtimeFile(req) {
   const cache = await caches.open(metaCache(base));
   const kept = await cache.match(req.url);
-  if (!kept) return fetch(req);
+  if (!kept) {
+    // the badge of a site that turned it on after this worker installed: kept from its first load
+    const res = await fetch(req);
+    if (res.ok && req.url.endsWith('/' + BADGE)) await cache.put(req.url, res.clone());
+    return res;
+  }
   if (req.url.endsWith('/install.js') && Date.now() - lastRefresh > 3000) {
     lastRefresh = Date.now();
     background(refreshRuntime(cache, req.url, kept.clone()));
@@ -139,8 +159,10 @@ async function refreshRuntime(cache, url, kept) {
 }
 
 sw.addEventListener('install', (/** @type {ExtendableEvent} */ e) => {
+  const badge = manifests.revalidate().catch(() => null)
+    .then(async () => keepBadge((await manifests.current())?.runtime?.badge === true));
   e.waitUntil(Promise.all([
-    manifests.revalidate().catch(() => null),
+    badge.catch(() => null),
     keepRuntime().catch(() => null),
   ]).then(() => sw.skipWaiting()));
 });
@@ -266,7 +288,7 @@ sw.addEventListener('fetch', (/** @type {FetchEvent} */ e) => {
   const url = new URL(req.url);
   if ((req.method !== 'GET' && req.method !== 'HEAD') || url.origin !== sw.location.origin) return passThrough(site, e);
   const rel = relativePath(url, base);
-  if (rel !== null && req.method === 'GET' && RUNTIME.includes(rel)) {
+  if (rel !== null && req.method === 'GET' && (RUNTIME.includes(rel) || rel === BADGE)) {
     e.respondWith(runtimeFile(req).catch(() => fetch(req)).finally(() => flush(e)));
     return;
   }
