@@ -171,6 +171,8 @@ type ffMessage struct {
 	Type    string          `json:"type"`
 	Text    string          `json:"text"`
 	URL     string          `json:"url"`
+	// Warning is what the driver noticed about a command that still did its job.
+	Warning string `json:"warning"`
 }
 
 // newFirefox starts Firefox ESR on profile ("" means a fresh one; pass the same directory again for a
@@ -351,8 +353,12 @@ func (f *firefox) open(url string) {
 	if strings.HasPrefix(url, "/") {
 		url = originOf(f.t) + url
 	}
-	if _, err := f.call(map[string]any{"op": "open", "url": url, "timeout": 30000}, 45*time.Second); err != nil {
+	m, err := f.call(map[string]any{"op": "open", "url": url, "timeout": 30000}, 45*time.Second)
+	if err != nil {
 		f.t.Fatalf("open %s: %v", url, err)
+	}
+	if m.Warning != "" {
+		f.t.Logf("open %s: %s", url, m.Warning)
 	}
 }
 

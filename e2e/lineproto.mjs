@@ -27,6 +27,21 @@ export function waitExit(proc, ms) {
 }
 
 /**
+ * The text of a failed command's error: its message, or its name where the message is empty (selenium's
+ * WebDriverError for a navigation WebKitWebDriver gave up on has none), with the remote stack trace the
+ * browser's driver sent, if any.
+ * @param {unknown} err
+ */
+export function describe(err) {
+  const e = /** @type {any} */ (err);
+  if (!e || typeof e !== 'object') return String(err);
+  let text = e.message || e.name || String(err);
+  if (e.message && e.name && e.name !== 'Error') text = `${e.name}: ${e.message}`;
+  if (e.remoteStacktrace) text += `\nremote stack: ${e.remoteStacktrace}`;
+  return text;
+}
+
+/**
  * Reads commands from stdin and runs them one after the other, in the order they came, answering each
  * with what run returned ({"id":N,"ok":true,...}) or its error ({"id":N,"error":"…"}). After the "close"
  * command has been answered, or at the end of stdin (after close()), the process exits 0.
@@ -48,7 +63,7 @@ export function serveCommands(run, close) {
     }
     queue = queue.then(() => run(c)).then(
       r => send({ id: c.id, ok: true, ...r }),
-      err => send({ id: c.id, error: String((err && /** @type {any} */ (err).message) || err) }),
+      err => send({ id: c.id, error: describe(err) }),
     ).then(() => {
       if (c.op === 'close') process.exit(0);
     });

@@ -30,7 +30,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Builder, Capabilities } from 'selenium-webdriver';
-import { send, serveCommands, waitExit } from '../lineproto.mjs';
+import { describe, send, serveCommands, waitExit } from '../lineproto.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -286,7 +286,17 @@ async function main() {
       case 'open': {
         if (!c.url) throw new Error('open needs url');
         await d.manage().setTimeouts({ pageLoad: c.timeout ?? 30000 });
-        await d.get(c.url);
+        try {
+          await d.get(c.url);
+        } catch (err) {
+          // WebKitWebDriver once answered a navigation that loaded with a bare "unknown error" (1 CI
+          // run in many, not seen in 18 runs here): the page itself says whether it loaded
+          const at = await d.executeScript('return [location.href, document.readyState]').catch(() => null);
+          if (!Array.isArray(at) || at[0] !== c.url || at[1] !== 'complete') {
+            throw new Error(`${describe(err)} (the page: ${JSON.stringify(at)})`);
+          }
+          return { warning: `WebKitWebDriver answered ${describe(err)}, but ${c.url} loaded` };
+        }
         return {};
       }
       case 'eval':
